@@ -1,0 +1,19 @@
+/** What the rule verifier concluded about one (gold, response) pair. */
+export type RuleOutcomeName = "match" | "mismatch" | "no_answer" | "unparseable" | "over_budget";
+
+export interface RuleOptions {
+  /** Per-item time budget in milliseconds; past it the outcome is "over_budget". */
+  budgetMs: number;
+  /** Relative tolerance for inexact numbers (the gold's own precision may widen it). */
+  relTol?: number;
+  /** Inputs longer than this (after taking the tail that holds the answer) are "over_budget". */
+  maxInputChars?: number;
+}
+
+export interface RuleResult {
+  outcome: RuleOutcomeName;
+  /** The final answer pulled out of the response, as written ("" when none). */
+  extracted: string;
+  /** Why, briefly, for logs and `tinyv check` (e.g. "numbers differ: 10 vs 100"). */
+  detail?: string;
+}

@@ -17,6 +17,8 @@ export interface JudgeResult {
   cached: boolean;
   /** Time spent waiting for this verdict, in milliseconds. */
   ms: number;
+  /** Base URL of the backend that answered (absent when none did, or from the cache: the original answerer). */
+  backend?: string;
 }
 
 export interface BackendStatus {

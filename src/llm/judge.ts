@@ -1,0 +1,491 @@
+import { APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources";
+import { Backend, NoBackendError, Pool } from "./backend.js";
+import { LruCache } from "./cache.js";
+import { type ModelProfile, pickProfile, renderPrompt } from "./registry.js";
+import type { BackendStatus, Judge, JudgeInput, JudgeOutcome, JudgeResult } from "./types.js";
+import { pTrueFrom, readVerdict, type TokenLogprob } from "./verdict.js";
+
+export type Log = (level: "info" | "warn" | "error", msg: string) => void;
+
+export interface JudgeOptions {
+  urls: string[];
+  /** Served model name; "" reads it from /v1/models. */
+  model: string;
+  /** Registry entry to use; "" picks by the served model's name. */
+  profile: string;
+  registry: Map<string, ModelProfile>;
+  apiKey: string;
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  readyTimeoutMs: number;
+  cacheEntries: number;
+  cacheBytes: number;
+  /** Base of the exponential backoff between retries (jittered). */
+  backoffMs?: number;
+  /** How often readiness polls /v1/models. */
+  pollMs?: number;
+}
+
+/** Counters for metrics; they only grow. */
+export interface JudgeStats {
+  /** judge() calls. */
+  requests: number;
+  /** Answered from the verdict cache. */
+  cacheHits: number;
+  /** Joined an identical call already in flight. */
+  shared: number;
+  /** HTTP calls made (each retry counts). */
+  calls: number;
+  retries: number;
+  /** Outcomes handed to callers, by kind. */
+  outcomes: Record<JudgeOutcome, number>;
+  circuitOpened: number;
+}
+
+type Verdict = Omit<JudgeResult, "cached" | "ms">;
+
+interface Flight {
+  promise: Promise<Verdict>;
+  controller: AbortController;
+  waiters: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * The LLM verifier: renders the model's prompt, answers from the cache or an
+ * identical call in flight when it can, else calls the least-loaded backend,
+ * retrying with backoff (on another backend when there is one).
+ */
+export class LlmJudge implements Judge {
+  private readonly backendList: Backend[];
+  private readonly pool: Pool;
+  private readonly cache: LruCache<Verdict>;
+  private readonly inflight = new Map<string, Flight>();
+  private served = "";
+  private chosen: ModelProfile | undefined;
+  private readyPromise: Promise<void> | undefined;
+  private discovering: Promise<void> | undefined;
+  private closed = false;
+  private readonly closing = new AbortController();
+  readonly counters: JudgeStats = {
+    requests: 0,
+    cacheHits: 0,
+    shared: 0,
+    calls: 0,
+    retries: 0,
+    outcomes: { true: 0, false: 0, unparseable: 0, error: 0, timeout: 0 },
+    circuitOpened: 0,
+  };
+
+  constructor(
+    private readonly opts: JudgeOptions,
+    private readonly log: Log = () => {},
+  ) {
+    if (opts.urls.length === 0) throw new Error("the LLM verifier needs at least one --llm-url");
+    this.backendList = opts.urls.map(
+      (u) => new Backend(u.replace(/\/+$/, ""), opts.concurrency, opts.apiKey, opts.timeoutMs),
+    );
+    this.pool = new Pool(this.backendList);
+    this.cache = new LruCache(opts.cacheEntries, opts.cacheBytes);
+    // An explicit --llm-profile is checked now, so a typo fails at start, not at the first call.
+    if (opts.profile) this.chosen = pickProfile(opts.registry, opts.profile, []).profile;
+    if (opts.model) this.useModel(opts.model, []);
+  }
+
+  model(): string {
+    return this.served;
+  }
+
+  /** The registry entry whose prompt and decoding are used ("" until the served model is known). */
+  profile(): string {
+    return this.chosen?.name ?? "";
+  }
+
+  backends(): BackendStatus[] {
+    return this.backendList.map((b) => ({ url: b.url, healthy: b.healthy(), inFlight: b.inFlight }));
+  }
+
+  stats(): JudgeStats & { inFlight: number; queued: number; cacheEntries: number; cacheBytes: number } {
+    return {
+      ...this.counters,
+      outcomes: { ...this.counters.outcomes },
+      inFlight: this.backendList.reduce((n, b) => n + b.inFlight, 0),
+      queued: this.pool.queued,
+      cacheEntries: this.cache.size,
+      cacheBytes: this.cache.bytes,
+    };
+  }
+
+  ready(): Promise<void> {
+    this.readyPromise ??= this.waitReady();
+    return this.readyPromise;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.closing.abort(new Error("LLM verifier closed"));
+    for (const f of this.inflight.values()) f.controller.abort(new Error("LLM verifier closed"));
+    this.inflight.clear();
+  }
+
+  async judge(input: JudgeInput, signal?: AbortSignal): Promise<JudgeResult> {
+    const t0 = performance.now();
+    this.counters.requests++;
+    const done = (v: Verdict, cached: boolean): JudgeResult => {
+      this.counters.outcomes[v.outcome]++;
+      return { ...v, cached, ms: performance.now() - t0 };
+    };
+    if (signal?.aborted) return done(abortVerdict(signal.reason), false);
+    if (this.closed) return done({ outcome: "error", detail: "LLM verifier closed" }, false);
+    if (!this.chosen || !this.served) {
+      await this.discover();
+      if (!this.chosen || !this.served) {
+        return done(
+          { outcome: "error", detail: `LLM model unknown: no answer from ${this.urlList()}/models` },
+          false,
+        );
+      }
+    }
+    const profile = this.chosen;
+    const prompt = renderPrompt(profile, input);
+    const key = `${this.served}\u0000${prompt}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.counters.cacheHits++;
+      return done(hit, true);
+    }
+    let flight = this.inflight.get(key);
+    if (flight) this.counters.shared++;
+    else flight = this.startFlight(key, prompt, profile);
+    const f = flight;
+    f.waiters++;
+    if (!signal) return f.promise.then((v) => done(v, false));
+    return new Promise<JudgeResult>((resolve) => {
+      let settled = false;
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        // Only the last waiter to leave cancels the HTTP call; the others still want it.
+        if (--f.waiters === 0) {
+          f.controller.abort(signal.reason);
+          if (this.inflight.get(key) === f) this.inflight.delete(key);
+        }
+        resolve(done(abortVerdict(signal.reason), false));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      f.promise.then((v) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        resolve(done(v, false));
+      });
+    });
+  }
+
+  private startFlight(key: string, prompt: string, profile: ModelProfile): Flight {
+    const controller = new AbortController();
+    const flight: Flight = { controller, waiters: 0, promise: Promise.resolve({ outcome: "error" }) };
+    flight.promise = this.call(prompt, profile, controller.signal).then((v) => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+      // Failures are not cached (the next try may work), nor are unparseable replies (it may have been cut short).
+      if (v.outcome === "true" || v.outcome === "false") this.cache.set(key, v);
+      return v;
+    });
+    this.inflight.set(key, flight);
+    return flight;
+  }
+
+  /** One verdict: up to 1 + retries attempts, each on the least-loaded backend. Never rejects. */
+  private async call(prompt: string, profile: ModelProfile, signal: AbortSignal): Promise<Verdict> {
+    let last: Verdict = { outcome: "error", detail: "not attempted" };
+    let previous: Backend | undefined;
+    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
+      if (signal.aborted) return abortVerdict(signal.reason);
+      let backend: Backend;
+      try {
+        backend = await this.pool.acquire(signal, previous);
+      } catch (err) {
+        if (err instanceof NoBackendError) return { outcome: "error", detail: err.message };
+        return abortVerdict(signal.reason);
+      }
+      let waitMs = 0;
+      try {
+        this.counters.calls++;
+        const v = await this.attempt(backend, prompt, profile, signal);
+        backend.succeeded();
+        return v;
+      } catch (err) {
+        if (signal.aborted) {
+          backend.abandonProbe();
+          return abortVerdict(signal.reason);
+        }
+        const f = describeFailure(err, backend.url, this.opts.timeoutMs);
+        last = { outcome: f.timeout ? "timeout" : "error", detail: f.detail };
+        if (f.clientError) {
+          // The request itself is at fault (prompt over the context length, say): retrying cannot help.
+          backend.succeeded();
+          if (f.logprobsRefused && !backend.noLogprobs) {
+            backend.noLogprobs = true;
+            this.log("warn", `LLM backend ${backend.url} refused logprobs; asking without them (no P(True))`);
+            attempt--;
+            continue;
+          }
+          return last;
+        }
+        // 429 is the server shedding load, not failing: back off, but leave its circuit closed.
+        if (f.status === 429) backend.abandonProbe();
+        else if (backend.failed(f.detail, Date.now())) {
+          this.counters.circuitOpened++;
+          this.log("warn", `LLM backend ${backend.url} failing (${f.detail}); circuit open`);
+        }
+        waitMs = f.retryAfterMs ?? 0;
+      } finally {
+        this.pool.release(backend);
+      }
+      previous = backend;
+      if (attempt < this.opts.retries) {
+        this.counters.retries++;
+        const base = (this.opts.backoffMs ?? 100) * 2 ** attempt;
+        // Equal jitter: at least half the step, so retries of a burst spread out but never hammer at once.
+        const delay = Math.min(MAX_BACKOFF_MS, Math.max(waitMs, base / 2 + Math.random() * (base / 2)));
+        if (!(await sleep(delay, signal))) return abortVerdict(signal.reason);
+      }
+    }
+    return last;
+  }
+
+  private async attempt(backend: Backend, prompt: string, profile: ModelProfile, signal: AbortSignal) {
+    const messages: ChatCompletionMessageParam[] = profile.system
+      ? [
+          { role: "system", content: profile.system },
+          { role: "user", content: prompt },
+        ]
+      : [{ role: "user", content: prompt }];
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      ...(profile.extraBody ?? {}),
+      model: this.served,
+      messages,
+      temperature: profile.temperature,
+      top_p: profile.topP,
+      // Both spellings: vLLM and SGLang read max_completion_tokens, older llama.cpp only max_tokens.
+      max_completion_tokens: profile.maxCompletionTokens,
+      max_tokens: profile.maxCompletionTokens,
+    };
+    if (!backend.noLogprobs) {
+      body.logprobs = true;
+      body.top_logprobs = 5;
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new TimeoutErr(this.opts.timeoutMs)), this.opts.timeoutMs);
+    const onAbort = () => timeout.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const res: unknown = await backend.client.chat.completions.create(body, { signal: timeout.signal });
+      return parseCompletion(res, profile, backend.url);
+    } catch (err) {
+      // The SDK reports our abort as a user abort; say which it was.
+      if (err instanceof APIUserAbortError && timeout.signal.reason instanceof TimeoutErr)
+        throw timeout.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private useModel(name: string, servedIds: string[]): void {
+    this.served = name;
+    if (!this.chosen) {
+      const { profile, how } = pickProfile(this.opts.registry, "", [name, ...servedIds]);
+      this.chosen = profile;
+      if (how === "default") {
+        this.log(
+          "warn",
+          `LLM model "${name}" is not in the judge registry; using ${profile.name}'s prompt (set --llm-profile)`,
+        );
+      }
+    }
+  }
+
+  /** Learn the served model name from the first backend that answers /v1/models (shared by concurrent callers). */
+  private discover(): Promise<void> {
+    this.discovering ??= (async () => {
+      const found = await Promise.any(
+        this.backendList.map((b) => listModels(b, Math.min(this.opts.timeoutMs, 5_000), this.closing.signal)),
+      ).catch(() => undefined);
+      if (found && !this.served) this.useModel(found.ids[0] as string, found.roots);
+    })().finally(() => {
+      this.discovering = undefined;
+    });
+    return this.discovering;
+  }
+
+  private async waitReady(): Promise<void> {
+    const started = Date.now();
+    const deadline = started + this.opts.readyTimeoutMs;
+    const poll = this.opts.pollMs ?? 500;
+    const one = async (b: Backend): Promise<void> => {
+      this.log("info", `waiting for LLM at ${b.url}`);
+      let nextNote = started + 10_000;
+      for (;;) {
+        try {
+          const found = await listModels(
+            b,
+            Math.max(1, Math.min(5_000, deadline - Date.now())),
+            this.closing.signal,
+          );
+          if (!this.served) this.useModel(found.ids[0] as string, found.roots);
+          else if (!found.ids.includes(this.served)) {
+            this.log("warn", `LLM at ${b.url} serves ${found.ids.join(", ")}, not "${this.served}"`);
+          }
+          this.log("info", `LLM ready: model ${this.served} at ${b.url} (prompt: ${this.chosen?.name})`);
+          return;
+        } catch (err) {
+          if (this.closed) throw err;
+          const now = Date.now();
+          if (now + poll >= deadline) {
+            throw new Error(`${b.url}: ${(err as Error).message}`);
+          }
+          if (now >= nextNote) {
+            this.log("info", `still waiting for LLM at ${b.url} (${Math.round((now - started) / 1000)}s)`);
+            nextNote += 10_000;
+          }
+          await sleep(poll, this.closing.signal);
+        }
+      }
+    };
+    const waits = this.backendList.map(one);
+    try {
+      await Promise.any(waits);
+    } catch (err) {
+      const why =
+        err instanceof AggregateError ? err.errors.map((e) => (e as Error).message).join("; ") : String(err);
+      if (!this.closed) {
+        this.log(
+          "warn",
+          `LLM not ready after ${Math.round(this.opts.readyTimeoutMs / 1000)}s (${why}); continuing: until it answers, items get the rule verdict with LLM outcome ERROR`,
+        );
+      }
+    }
+    // The other backends keep being polled in the background and log when they come up.
+    for (const w of waits) w.catch(() => {});
+  }
+
+  private urlList(): string {
+    return this.backendList.map((b) => b.url).join(", ");
+  }
+}
+
+class TimeoutErr extends Error {
+  constructor(ms: number) {
+    super(`no reply within ${ms} ms`);
+  }
+}
+
+async function listModels(b: Backend, timeoutMs: number, closing: AbortSignal) {
+  // A signal of its own per poll: the SDK leaves its listener on the signal it is given.
+  const own = new AbortController();
+  const onClose = () => own.abort(closing.reason);
+  closing.addEventListener("abort", onClose, { once: true });
+  const page = await b.client.models
+    .list({ timeout: timeoutMs, signal: own.signal })
+    .finally(() => closing.removeEventListener("abort", onClose));
+  const data = page.data as { id: string; root?: string }[];
+  if (!data.length || typeof data[0]?.id !== "string") throw new Error("/v1/models lists no model");
+  return {
+    ids: data.map((m) => m.id),
+    roots: data.flatMap((m) => (typeof m.root === "string" ? [m.root] : [])),
+  };
+}
+
+interface Failure {
+  detail: string;
+  timeout: boolean;
+  status?: number;
+  clientError: boolean;
+  logprobsRefused: boolean;
+  retryAfterMs?: number;
+}
+
+function describeFailure(err: unknown, url: string, timeoutMs: number): Failure {
+  const base = { timeout: false, clientError: false, logprobsRefused: false };
+  if (err instanceof TimeoutErr || err instanceof APIConnectionTimeoutError) {
+    return { ...base, timeout: true, detail: `no reply within ${timeoutMs} ms from ${url}` };
+  }
+  if (err instanceof APIError && typeof err.status === "number") {
+    const status = err.status;
+    const msg = oneLine(err.message);
+    const f: Failure = { ...base, status, detail: `HTTP ${status} from ${url}: ${msg}` };
+    // 408 and 429 are the server asking to come back later; other 4xx are the request's fault.
+    f.clientError = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    f.logprobsRefused = f.clientError && /logprob/i.test(msg);
+    const ra = Number(err.headers?.get?.("retry-after"));
+    if (Number.isFinite(ra) && ra > 0) f.retryAfterMs = ra * 1000;
+    return f;
+  }
+  if (err instanceof APIError) {
+    const cause = (err as { cause?: { message?: string; cause?: { code?: string } } }).cause;
+    const why = cause?.cause?.code ?? cause?.message ?? err.message;
+    return { ...base, detail: `connection to ${url} failed: ${oneLine(String(why))}` };
+  }
+  return { ...base, detail: `bad reply from ${url}: ${oneLine((err as Error)?.message ?? String(err))}` };
+}
+
+class BadReply extends Error {}
+
+function parseCompletion(res: unknown, profile: ModelProfile, url: string): Verdict {
+  const choice = (res as { choices?: unknown[] } | null)?.choices?.[0] as
+    | {
+        message?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown };
+        logprobs?: { content?: TokenLogprob[] | null } | null;
+      }
+    | undefined;
+  if (!choice?.message) {
+    throw new BadReply(
+      `no choices[0].message in ${typeof res === "string" ? oneLine(res).slice(0, 80) : "the JSON"}`,
+    );
+  }
+  const content = typeof choice.message.content === "string" ? choice.message.content : "";
+  const reasoning = choice.message.reasoning_content ?? choice.message.reasoning;
+  // A server running a reasoning parser hands the thinking over separately: the content is then the verdict alone.
+  const split = typeof reasoning === "string" && reasoning.length > 0;
+  const read = readVerdict(profile, content, split);
+  const v: Verdict = { outcome: read.outcome, backend: url };
+  if (read.detail) v.detail = read.detail;
+  const tokens = choice.logprobs?.content;
+  if (Array.isArray(tokens) && tokens.length > 0) {
+    const p = pTrueFrom(profile, tokens, split);
+    if (p !== undefined) v.pTrue = p;
+  }
+  return v;
+}
+
+function abortVerdict(reason: unknown): Verdict {
+  const name = (reason as { name?: string } | undefined)?.name;
+  if (name === "TimeoutError") return { outcome: "timeout", detail: "the request's deadline expired" };
+  return { outcome: "error", detail: "cancelled by the caller" };
+}
+
+/** Resolves true after ms, false as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/\s+/g, " ").trim();
+  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
+}

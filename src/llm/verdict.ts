@@ -1,0 +1,117 @@
+import type { ModelProfile } from "./registry.js";
+
+/** One generated token with its log-probability, as OpenAI-compatible servers return it. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top_logprobs?: { token: string; logprob: number }[] | null;
+}
+
+export interface ReadVerdict {
+  outcome: "true" | "false" | "unparseable";
+  detail?: string;
+}
+
+type Profile = Pick<ModelProfile, "answerAfter" | "trueWords" | "falseWords">;
+
+/**
+ * Where the verdict starts: after the last occurrence of each marker in turn
+ * (e.g. `</think>`, then `Answer:`), then past spaces and punctuation such as
+ * `**` or quotes. -1 when the profile needs a marker and none is there.
+ */
+export function verdictStart(profile: Profile, text: string, markersOptional = false): number {
+  let pos = 0;
+  let found = profile.answerAfter.length === 0 || markersOptional;
+  for (const m of profile.answerAfter) {
+    const i = text.lastIndexOf(m);
+    if (i >= pos) {
+      pos = i + m.length;
+      found = true;
+    }
+  }
+  if (!found) return -1;
+  const skip = /[^\p{L}\p{N}]*/uy;
+  skip.lastIndex = pos;
+  skip.exec(text);
+  return skip.lastIndex;
+}
+
+/**
+ * Read the model's verdict. The first word decides; failing that, the reply is
+ * accepted when it names exactly one side as a whole word ("The answer is True"),
+ * never when it names both (unlike a substring test, "False, not true" stays False).
+ * `reasoningSplit`: the server moved the reasoning into `reasoning_content`, so
+ * the content is the bare verdict even without a marker.
+ */
+export function readVerdict(profile: Profile, content: string, reasoningSplit = false): ReadVerdict {
+  const start = verdictStart(profile, content, reasoningSplit);
+  if (start < 0) {
+    return {
+      outcome: "unparseable",
+      detail: `no ${profile.answerAfter.join(" or ")} in the reply: ${snippet(content)}`,
+    };
+  }
+  const rest = content.slice(start);
+  const first = /^[\p{L}\p{N}]+/u.exec(rest)?.[0] ?? "";
+  const side = classify(profile, first, false);
+  if (side) return { outcome: side };
+  const words = new Set(rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+  const saysTrue = profile.trueWords.some((w) => words.has(w.toLowerCase()));
+  const saysFalse = profile.falseWords.some((w) => words.has(w.toLowerCase()));
+  if (saysTrue !== saysFalse) return { outcome: saysTrue ? "true" : "false" };
+  return {
+    outcome: "unparseable",
+    detail: `${saysTrue ? "both" : "neither"} ${profile.trueWords[0]} ${saysTrue ? "and" : "nor"} ${profile.falseWords[0]} in the reply: ${snippet(rest)}`,
+  };
+}
+
+/**
+ * P(True) from the first verdict token: exp(logprob) summed over the alternatives
+ * that read as True, normalised against those that read as False. An alternative
+ * is compared without spaces, punctuation or case, so " True", "True" and "true"
+ * are one side, and a leading piece of a word counts ("Tr") when it begins a word
+ * of only one side. Undefined when the position has no True or False alternative.
+ */
+export function pTrueFrom(
+  profile: Profile,
+  tokens: TokenLogprob[],
+  reasoningSplit = false,
+): number | undefined {
+  const ends: number[] = [];
+  let text = "";
+  for (const t of tokens) {
+    text += t.token;
+    ends.push(text.length);
+  }
+  const start = verdictStart(profile, text, reasoningSplit);
+  if (start < 0 || start >= text.length) return undefined;
+  const k = ends.findIndex((end) => end > start);
+  const tok = tokens[k];
+  if (!tok) return undefined;
+  const alternatives = new Map<string, number>();
+  for (const a of tok.top_logprobs ?? []) alternatives.set(a.token, a.logprob);
+  if (!alternatives.has(tok.token)) alternatives.set(tok.token, tok.logprob);
+  let pt = 0;
+  let pf = 0;
+  for (const [token, lp] of alternatives) {
+    const side = classify(profile, token.replace(/[^\p{L}\p{N}]+/gu, ""), true);
+    if (side === "true") pt += Math.exp(lp);
+    else if (side === "false") pf += Math.exp(lp);
+  }
+  return pt + pf > 0 ? pt / (pt + pf) : undefined;
+}
+
+function classify(profile: Profile, word: string, prefix: boolean): "true" | "false" | undefined {
+  if (!word) return undefined;
+  const w = word.toLowerCase();
+  const hit = (list: string[]) =>
+    list.some((x) => (prefix ? x.toLowerCase().startsWith(w) : x.toLowerCase() === w));
+  const t = hit(profile.trueWords);
+  const f = hit(profile.falseWords);
+  return t === f ? undefined : t ? "true" : "false";
+}
+
+function snippet(s: string): string {
+  const one = s.replace(/\s+/g, " ").trim();
+  return JSON.stringify(one.length > 80 ? `${one.slice(0, 77)}...` : one);
+}

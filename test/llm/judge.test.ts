@@ -1,0 +1,297 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type JudgeOptions, LlmJudge } from "../../src/llm/judge.js";
+import { FakeVllm, type FakeVllmOptions } from "../support/fake-vllm.js";
+import { profileOf, registry } from "./profiles.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function standIn(opts: FakeVllmOptions = {}) {
+  const f = await FakeVllm.start(opts);
+  cleanups.push(() => f.stop().catch(() => {}));
+  return f;
+}
+
+function judgeFor(urls: string[], extra: Partial<JudgeOptions> = {}, logs: string[] = []) {
+  const j = new LlmJudge(
+    {
+      urls,
+      model: "",
+      profile: "",
+      registry,
+      apiKey: "",
+      concurrency: 64,
+      timeoutMs: 2_000,
+      retries: 2,
+      readyTimeoutMs: 2_000,
+      cacheEntries: 1000,
+      cacheBytes: 1 << 20,
+      backoffMs: 5,
+      pollMs: 20,
+      ...extra,
+    },
+    (level, msg) => logs.push(`${level}: ${msg}`),
+  );
+  cleanups.push(() => j.close());
+  return j;
+}
+
+const item = (answer: string) => ({ question: "What is 1/2?", groundTruth: "\\frac{1}{2}", answer });
+
+describe("LlmJudge against the vLLM stand-in", () => {
+  it("reads the model name from /v1/models, logs readiness, and sends the TinyV prompt verbatim", async () => {
+    const f = await standIn({ fixtures: { "0.5": "True" }, loadingMs: 150 });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], {}, logs);
+    await j.ready();
+    expect(j.model()).toBe("zhangchenxu/TinyV-1.5B");
+    expect(f.modelCalls).toBeGreaterThan(1);
+    expect(logs).toContain(`info: waiting for LLM at ${f.url}`);
+    expect(logs).toContain(
+      `info: LLM ready: model zhangchenxu/TinyV-1.5B at ${f.url} (prompt: zhangchenxu/TinyV-1.5B)`,
+    );
+    const r = await j.judge(item("0.5"));
+    expect(r).toMatchObject({ outcome: "true", cached: false, backend: f.url });
+    const body = f.requests[0]?.body;
+    expect(body).toMatchObject({
+      model: "zhangchenxu/TinyV-1.5B",
+      temperature: 0,
+      top_p: 1,
+      max_completion_tokens: 8,
+      logprobs: true,
+      top_logprobs: 5,
+    });
+    expect(body?.messages).toEqual([
+      {
+        role: "user",
+        content: profileOf("zhangchenxu/TinyV-1.5B")
+          .template.replace("{{QUESTION}}", "What is 1/2?")
+          .replace("{{GROUND_TRUTH_ANSWER}}", "\\frac{1}{2}")
+          .replace("{{MODEL_ANSWER}}", "0.5"),
+      },
+    ]);
+  });
+
+  it("gives up waiting after the bounded wait, with a warning, and answers ERROR until the backend is up", async () => {
+    const logs: string[] = [];
+    const j = judgeFor(["http://127.0.0.1:9/v1"], { readyTimeoutMs: 200 }, logs);
+    const t0 = Date.now();
+    await j.ready();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(logs.some((l) => /^warn: LLM not ready after/.test(l))).toBe(true);
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("error");
+    expect(r.detail).toMatch(/model unknown/);
+  });
+
+  it("returns P(True) from the logprobs, and the cache answers the second time", async () => {
+    const f = await standIn({ fixtures: { "0.5": { text: "True", pTrue: 0.8 } } });
+    const j = judgeFor([f.url]);
+    const a = await j.judge(item("0.5"));
+    expect(a.outcome).toBe("true");
+    expect(a.pTrue).toBeCloseTo(0.8, 6);
+    const b = await j.judge(item("0.5"));
+    expect(b).toMatchObject({ outcome: "true", cached: true });
+    expect(b.pTrue).toBeCloseTo(0.8, 6);
+    expect(f.calls).toBe(1);
+    expect(j.stats().cacheHits).toBe(1);
+  });
+
+  it("8 identical answers in flight cost one call; 3 distinct answers cost 3", async () => {
+    const f = await standIn({ latencyMs: 50, fixtures: { "0.5": "True" } });
+    const j = judgeFor([f.url]);
+    const answers = ["0.5", "0.5", "1/2", "0.5", "0.6", "1/2", "0.5", "0.5"];
+    const rs = await Promise.all(answers.map((a) => j.judge(item(a))));
+    expect(f.calls).toBe(3);
+    expect(rs.map((r) => r.outcome)).toEqual([
+      "true",
+      "true",
+      "false",
+      "true",
+      "false",
+      "false",
+      "true",
+      "true",
+    ]);
+    expect(rs.every((r) => !r.cached)).toBe(true);
+    expect(j.stats().shared).toBe(5);
+  });
+
+  it("a waiter that aborts leaves the shared call running for the others; when all abort, the HTTP call is aborted", async () => {
+    const f = await standIn({ latencyMs: 300, fixtures: { "0.5": "True" } });
+    const j = judgeFor([f.url]);
+    const quitter = new AbortController();
+    const p1 = j.judge(item("0.5"), quitter.signal);
+    const p2 = j.judge(item("0.5"));
+    await new Promise((r) => setTimeout(r, 50));
+    quitter.abort();
+    expect(await p1).toMatchObject({ outcome: "error", detail: "cancelled by the caller" });
+    expect(await p2).toMatchObject({ outcome: "true" });
+    expect(f.calls).toBe(1);
+    expect(f.clientAborts).toBe(0);
+
+    const all = [new AbortController(), new AbortController()];
+    const ps = all.map((c) => j.judge(item("0.7"), c.signal));
+    await new Promise((r) => setTimeout(r, 50));
+    for (const c of all) c.abort(new DOMException("deadline", "TimeoutError"));
+    for (const r of await Promise.all(ps)) expect(r.outcome).toBe("timeout");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.calls).toBe(2);
+    expect(f.clientAborts).toBe(1);
+    expect(j.stats().inFlight).toBe(0);
+  });
+
+  it("aborts calls still queued behind the concurrency limit without sending them", async () => {
+    const f = await standIn({ latencyMs: 200 });
+    const j = judgeFor([f.url], { concurrency: 2 });
+    const c = new AbortController();
+    const ps = ["a", "b", "c", "d", "e"].map((a) => j.judge(item(a), c.signal));
+    await new Promise((r) => setTimeout(r, 50));
+    c.abort();
+    await Promise.all(ps);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.calls).toBe(2);
+    expect(f.clientAborts).toBe(2);
+    expect(j.stats().queued).toBe(0);
+  });
+
+  it("keeps at most `concurrency` calls in flight per backend", async () => {
+    const f = await standIn({ latencyMs: 20 });
+    const j = judgeFor([f.url], { concurrency: 4 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => j.judge(item(`${i}`))));
+    expect(f.calls).toBe(40);
+    expect(f.maxInFlight).toBe(4);
+  });
+
+  it("retries a 500 and a 429 (honouring Retry-After), then answers", async () => {
+    let n = 0;
+    const f = await standIn({
+      script: () =>
+        ++n === 1 ? { status: 500 } : n === 2 ? { status: 429, retryAfter: 0.2 } : { text: "True" },
+    });
+    const j = judgeFor([f.url]);
+    const t0 = Date.now();
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("true");
+    expect(f.calls).toBe(3);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(j.stats().retries).toBe(2);
+  });
+
+  it.each([
+    ["a 500", { status: 500, message: "boom" }, "error", /HTTP 500 from .*boom/],
+    ["a dropped connection", { close: true }, "error", /connection to .* failed/],
+    ["malformed JSON", { malformed: true }, "error", /bad reply from/],
+    ["a hang", { hang: true }, "timeout", /no reply within 150 ms/],
+  ] as const)(
+    "after retries, %s gives %s with a detail, and is not cached",
+    async (_, reply, outcome, detail) => {
+      const f = await standIn({ script: () => reply });
+      const j = judgeFor([f.url], { timeoutMs: 150, retries: 1 });
+      const r = await j.judge(item("0.5"));
+      expect(r.outcome).toBe(outcome);
+      expect(r.detail).toMatch(detail);
+      expect(f.calls).toBe(2);
+      await j.judge(item("0.5"));
+      expect(f.calls).toBe(4);
+    },
+  );
+
+  it("text that is neither True nor False is unparseable, not retried, not cached", async () => {
+    const f = await standIn({ script: () => ({ text: "I cannot tell" }) });
+    const j = judgeFor([f.url]);
+    const r = await j.judge(item("0.5"));
+    expect(r).toMatchObject({ outcome: "unparseable", cached: false });
+    expect(r.detail).toMatch(/neither True nor False.*I cannot tell/);
+    expect(f.calls).toBe(1);
+  });
+
+  it("a 400 (prompt too long) is the request's fault: no retry, backend stays healthy", async () => {
+    const f = await standIn({
+      script: () => ({ status: 400, message: "maximum context length is 4096 tokens" }),
+    });
+    const j = judgeFor([f.url]);
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("error");
+    expect(r.detail).toMatch(/HTTP 400.*4096/);
+    expect(f.calls).toBe(1);
+    expect(j.backends()[0]?.healthy).toBe(true);
+  });
+
+  it("a server that refuses logprobs is asked again without them", async () => {
+    const f = await standIn({
+      script: (c) =>
+        c.body.logprobs ? { status: 400, message: "logprobs are not supported" } : { text: "True" },
+    });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], {}, logs);
+    expect(await j.judge(item("0.5"))).toMatchObject({ outcome: "true" });
+    expect(await j.judge(item("0.6"))).toMatchObject({ outcome: "true" });
+    expect(f.calls).toBe(3);
+    expect(logs.some((l) => /refused logprobs/.test(l))).toBe(true);
+  });
+
+  it("a dead backend opens its circuit: verdicts come back fast as ERROR", async () => {
+    const f = await standIn();
+    const j = judgeFor([f.url], { model: "zhangchenxu/TinyV-1.5B", retries: 2 });
+    await f.stop();
+    const t0 = Date.now();
+    const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => j.judge(item(`${i}`))));
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(rs.every((r) => r.outcome === "error")).toBe(true);
+    expect(rs.some((r) => /circuit open/.test(r.detail ?? ""))).toBe(true);
+    expect(j.backends()[0]?.healthy).toBe(false);
+    expect(j.stats().circuitOpened).toBe(1);
+  });
+
+  it("when the first backend dies, the second takes over, and calls spread to the least loaded", async () => {
+    const a = await standIn({ latencyMs: 20, fixtures: { x: "True" } });
+    const b = await standIn({ latencyMs: 20, fixtures: { x: "True" } });
+    const j = judgeFor([a.url, b.url], { concurrency: 8 });
+    await j.ready();
+    await Promise.all(Array.from({ length: 32 }, (_, i) => j.judge(item(`warm-${i}`))));
+    expect(a.calls).toBeGreaterThan(8);
+    expect(b.calls).toBeGreaterThan(8);
+    await a.stop();
+    const before = b.calls;
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, () => j.judge(item("x"))).concat(
+        Array.from({ length: 40 }, (_, i) => j.judge(item(`after-${i}`))),
+      ),
+    );
+    expect(rs.every((r) => r.outcome === "true" || r.outcome === "false")).toBe(true);
+    expect(rs.filter((r) => r.backend === b.url).length).toBe(80);
+    expect(b.calls - before).toBe(41);
+    expect(j.backends().find((x) => x.url === a.url)?.healthy).toBe(false);
+  });
+
+  it("a half-open circuit lets one probe through and closes when the backend is back", async () => {
+    let down = true;
+    const f = await standIn({ script: () => (down ? { status: 503 } : { text: "True" }) });
+    const j = judgeFor([f.url], { model: "m", retries: 0 });
+    for (let i = 0; i < 5; i++) await j.judge(item(`${i}`));
+    expect(j.backends()[0]?.healthy).toBe(false);
+    const calls = f.calls;
+    expect((await j.judge(item("z"))).detail).toMatch(/circuit open/);
+    expect(f.calls).toBe(calls);
+    down = false;
+    await new Promise((r) => setTimeout(r, 1_050));
+    expect(await j.judge(item("z"))).toMatchObject({ outcome: "true" });
+    expect(j.backends()[0]?.healthy).toBe(true);
+  });
+
+  it("reads a think model's verdict after </think>", async () => {
+    const f = await standIn({
+      model: "zhangchenxu/TinyV-Qwen3-1.7B-Think",
+      script: () => ({ text: "<think>0.5 equals 1/2, so True.</think>\n\nTrue", pTrue: 0.9 }),
+    });
+    const j = judgeFor([f.url]);
+    await j.ready();
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("true");
+    expect(r.pTrue).toBeCloseTo(0.9, 6);
+    expect(f.requests[0]?.body.max_completion_tokens).toBe(512);
+  });
+});

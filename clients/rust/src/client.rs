@@ -1,0 +1,251 @@
+//! [`Client`]: the calls of `tinyv.v1.VerifierService`.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_stream::Stream;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+use crate::config::ClientBuilder;
+use crate::error::{Error, Result};
+use crate::pb::verifier_service_client::VerifierServiceClient;
+use crate::pb::{GetServerInfoRequest, ServerInfo, Verdict, VerifyBatchRequest, VerifyRequest};
+use crate::stream::VerdictStream;
+
+type Inner = VerifierServiceClient<InterceptedService<Channel, BearerAuth>>;
+
+/// A connection to a TinyV server.
+///
+/// Cheap to clone: clones share one HTTP/2 connection, and every call takes
+/// `&self`, so one client can serve many tasks at once.
+///
+/// ```no_run
+/// use tinyv_client::{Client, VerifyRequest};
+///
+/// # async fn run() -> Result<(), tinyv_client::Error> {
+/// let client = Client::connect("http://127.0.0.1:50051").await?;
+/// let verdict = client
+///     .verify(VerifyRequest::new("q1", "\\frac12", "so the answer is \\boxed{0.5}"))
+///     .await?;
+/// assert!(verdict.correct);
+/// println!("reward {} decided by {:?}", verdict.reward, verdict.decided_by());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Inner,
+    timeout: Option<Duration>,
+    stream_idle_timeout: Option<Duration>,
+}
+
+impl Client {
+    /// Connects to `endpoint` with default settings; see [`Client::builder`]
+    /// for TLS, a bearer token, timeouts and a concurrency limit.
+    ///
+    /// `endpoint` is a URI (`http://127.0.0.1:50051`, `https://host:443`) or a
+    /// bare `HOST:PORT`, taken as plaintext HTTP/2.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tinyv_client::Error> {
+    /// let client = tinyv_client::Client::connect("127.0.0.1:50051").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(endpoint: impl Into<String>) -> Result<Client> {
+        ClientBuilder::new(endpoint).connect().await
+    }
+
+    /// A [`ClientBuilder`] for `endpoint`.
+    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(endpoint)
+    }
+
+    pub(crate) fn new(
+        channel: Channel,
+        auth: BearerAuth,
+        max_message_bytes: usize,
+        timeout: Option<Duration>,
+        stream_idle_timeout: Option<Duration>,
+    ) -> Client {
+        let inner = VerifierServiceClient::with_interceptor(channel, auth)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes);
+        Client {
+            inner,
+            timeout,
+            stream_idle_timeout,
+        }
+    }
+
+    /// Verifies one item.
+    ///
+    /// A bad item (an empty ground truth, an oversized field) still returns
+    /// `Ok`: its [`Verdict`] has `error` set and a reward of 0.
+    ///
+    /// ```no_run
+    /// # use tinyv_client::{Client, VerifyRequest};
+    /// # async fn run(client: Client) -> Result<(), tinyv_client::Error> {
+    /// let verdict = client.verify(VerifyRequest::new("a", "2", "\\boxed{3}")).await?;
+    /// assert_eq!(verdict.reward, 0.0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify(&self, request: VerifyRequest) -> Result<Verdict> {
+        let mut inner = self.inner.clone();
+        let request = self.request(request);
+        self.deadline(async move { inner.verify(request).await })
+            .await
+    }
+
+    /// Verifies many items in one call; the verdicts come back in the items'
+    /// order, one per item.
+    ///
+    /// Takes a [`VerifyBatchRequest`] (to set options for the whole batch) or
+    /// anything that converts into one, such as a `Vec<VerifyRequest>`. The
+    /// server caps the items per batch (`ServerInfo.limits.max_batch_items`);
+    /// for larger sets, use [`verify_stream`](Self::verify_stream).
+    ///
+    /// ```no_run
+    /// # use tinyv_client::{Client, VerifyRequest};
+    /// # async fn run(client: Client) -> Result<(), tinyv_client::Error> {
+    /// let verdicts = client
+    ///     .verify_batch(vec![
+    ///         VerifyRequest::new("0", "\\frac12", "\\boxed{0.5}"),
+    ///         VerifyRequest::new("1", "2", "\\boxed{3}"),
+    ///     ])
+    ///     .await?;
+    /// let rewards: Vec<f64> = verdicts.iter().map(|v| v.reward).collect();
+    /// assert_eq!(rewards, [1.0, 0.0]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_batch(&self, batch: impl Into<VerifyBatchRequest>) -> Result<Vec<Verdict>> {
+        let batch = batch.into();
+        let sent = batch.items.len();
+        let mut inner = self.inner.clone();
+        let request = self.request(batch);
+        let response = self
+            .deadline(async move { inner.verify_batch(request).await })
+            .await?;
+        if response.verdicts.len() != sent {
+            return Err(Error::Incomplete {
+                sent: sent as u64,
+                answered: response.verdicts.len() as u64,
+            });
+        }
+        Ok(response.verdicts)
+    }
+
+    /// Streams items to the server over one bidirectional call and yields each
+    /// verdict as soon as it is ready.
+    ///
+    /// Verdicts come **in any order**; match them to items by
+    /// [`Verdict::id`]. The call starts when the returned stream is first
+    /// polled, and sending proceeds as the server reads. When `requests` ends,
+    /// the client half-closes; the stream ends after the last verdict.
+    ///
+    /// A failure comes out of the stream as one `Err` (a refused call, a
+    /// server that went away, an idle timeout, or [`Error::Incomplete`] when
+    /// the server closed without answering every item), after which the
+    /// stream ends. Dropping the stream cancels the call.
+    ///
+    /// ```no_run
+    /// use tinyv_client::{Client, VerifyRequest};
+    /// use tokio_stream::StreamExt;
+    ///
+    /// # async fn run(client: Client) -> Result<(), tinyv_client::Error> {
+    /// let items = (0..1000).map(|i| {
+    ///     VerifyRequest::new(i.to_string(), "42", format!("... so \\boxed{{{}}}", 40 + i % 3))
+    /// });
+    /// let mut verdicts = client.verify_stream(tokio_stream::iter(items));
+    /// let mut rewards = vec![0.0; 1000];
+    /// while let Some(verdict) = verdicts.next().await {
+    ///     let verdict = verdict?;
+    ///     rewards[verdict.id.parse::<usize>().unwrap()] = verdict.reward;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn verify_stream<S>(&self, requests: S) -> VerdictStream
+    where
+        S: Stream<Item = VerifyRequest> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        VerdictStream::new(requests, self.stream_idle_timeout, move |requests| {
+            let mut inner = inner;
+            async move {
+                inner
+                    .verify_stream(Request::new(requests))
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+    }
+
+    /// Describes the server: version, default mode, LLM backends and limits.
+    ///
+    /// ```no_run
+    /// # async fn run(client: tinyv_client::Client) -> Result<(), tinyv_client::Error> {
+    /// let info = client.server_info().await?;
+    /// println!("tinyv {} in {:?} mode", info.version, info.default_mode());
+    /// # Ok(()) }
+    /// ```
+    pub async fn server_info(&self) -> Result<ServerInfo> {
+        let mut inner = self.inner.clone();
+        let request = self.request(GetServerInfoRequest {});
+        self.deadline(async move { inner.get_server_info(request).await })
+            .await
+    }
+
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(timeout) = self.timeout {
+            request.set_timeout(timeout);
+        }
+        request
+    }
+
+    async fn deadline<T>(
+        &self,
+        call: impl Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    ) -> Result<T> {
+        let response = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .map_err(|_| Error::Timeout(limit))??,
+            None => call.await?,
+        };
+        Ok(response.into_inner())
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("timeout", &self.timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adds `authorization: Bearer TOKEN` to every call when a token is set.
+#[derive(Clone)]
+pub(crate) struct BearerAuth(Option<MetadataValue<Ascii>>);
+
+impl BearerAuth {
+    pub(crate) fn new(value: Option<MetadataValue<Ascii>>) -> Self {
+        BearerAuth(value)
+    }
+}
+
+impl Interceptor for BearerAuth {
+    fn call(&mut self, mut request: Request<()>) -> std::result::Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}

@@ -1,0 +1,113 @@
+//! The crate's error type.
+
+use std::time::Duration;
+
+use tonic::Code;
+
+/// A specialized [`Result`](std::result::Result) for TinyV calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a call to the TinyV server failed.
+///
+/// A *bad item* (say, an empty ground truth) is not an error: the server answers
+/// it with a [`Verdict`](crate::Verdict) whose `error` field says what was wrong.
+/// An `Error` means the call itself failed: the server could not be reached, it
+/// refused the call, it went away mid-stream, or a deadline passed.
+///
+/// ```
+/// use tinyv_client::{Code, Error};
+///
+/// let err = Error::from(tonic::Status::unavailable("connection reset"));
+/// assert_eq!(err.code(), Some(Code::Unavailable));
+/// assert!(err.is_retryable());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The endpoint is not a valid URI, or it needs a feature this build lacks
+    /// (`https://` without the `tls` feature).
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The bearer token cannot be sent as an HTTP header value.
+    #[error("invalid bearer token: it must be visible ASCII")]
+    InvalidToken,
+
+    /// The TLS settings were rejected (a bad certificate or key, for instance).
+    #[error("TLS configuration: {0}")]
+    Tls(#[source] tonic::transport::Error),
+
+    /// The connection to the server could not be made.
+    #[error("cannot connect to {endpoint}: {source}")]
+    Connect {
+        /// The endpoint that was dialled.
+        endpoint: String,
+        /// The transport's error.
+        #[source]
+        source: tonic::transport::Error,
+    },
+
+    /// The server (or the transport below it) ended the call with a gRPC
+    /// status other than OK: `UNAUTHENTICATED` for a missing or wrong token,
+    /// `UNAVAILABLE` when the server went away, `RESOURCE_EXHAUSTED` for an
+    /// oversized message, and so on.
+    #[error("{}: {}", .0.code(), .0.message())]
+    Status(#[from] tonic::Status),
+
+    /// The call ran past the client's timeout (see
+    /// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout) and
+    /// [`ClientBuilder::stream_idle_timeout`](crate::ClientBuilder::stream_idle_timeout)).
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+
+    /// The server finished a call with status OK but did not answer every
+    /// item: a `VerifyBatch` reply with the wrong number of verdicts, or a
+    /// `VerifyStream` closed before every item was read and answered.
+    #[error("the server answered {answered} of {sent} items")]
+    Incomplete {
+        /// Items the client sent.
+        sent: u64,
+        /// Verdicts the server returned.
+        answered: u64,
+    },
+}
+
+impl Error {
+    /// The gRPC status code, when the server or the transport produced one.
+    ///
+    /// A timeout reports [`Code::DeadlineExceeded`]; errors raised before a call
+    /// was made (a bad endpoint or token) report `None`.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Error::Status(status) => Some(status.code()),
+            Error::Timeout(_) => Some(Code::DeadlineExceeded),
+            Error::Connect { .. } => Some(Code::Unavailable),
+            _ => None,
+        }
+    }
+
+    /// The underlying gRPC status, when there is one.
+    pub fn status(&self) -> Option<&tonic::Status> {
+        match self {
+            Error::Status(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same call again may succeed: the server was
+    /// unreachable, went away, or ran out of time.
+    ///
+    /// Verification is idempotent, so resending the items a failed stream left
+    /// unanswered is safe.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(Code::Unavailable | Code::DeadlineExceeded | Code::Aborted)
+        ) || matches!(self, Error::Incomplete { .. })
+    }
+}

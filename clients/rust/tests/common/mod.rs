@@ -1,0 +1,169 @@
+//! Starts a real `tinyv serve` (the repository's Node server) for a test.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// How long the server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The repository root: two levels above this crate.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+/// A `tinyv serve` child process on free ports; killed when dropped.
+pub struct TestServer {
+    child: Child,
+    /// `HOST:PORT` of the gRPC listener, as the server printed it.
+    pub addr: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl TestServer {
+    /// Starts `node bin/tinyv.js serve --port 0 --http-port 0` plus `args`.
+    pub fn start(args: &[&str]) -> TestServer {
+        let root = repo_root();
+        let main_js = root.join("dist/cli/main.js");
+        assert!(
+            main_js.exists(),
+            "{} is missing: build the server first with `npm ci` (or `npm run build`) in {}",
+            main_js.display(),
+            root.display()
+        );
+        let node = std::env::var("TINYV_TEST_NODE").unwrap_or_else(|_| "node".to_string());
+        let mut command = Command::new(&node);
+        command
+            .current_dir(&root)
+            .arg(root.join("bin/tinyv.js"))
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--http-port",
+                "0",
+                "--log-level",
+                "warn",
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Settings come from flags alone, not from the caller's environment.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("TINYV_") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {node:?}: {e}"));
+
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err_pipe = child.stderr.take().expect("stderr is piped");
+        let sink = Arc::clone(&stderr);
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+
+        let (lines_tx, lines_rx) = mpsc::channel();
+        let out_pipe = child.stdout.take().expect("stdout is piped");
+        thread::spawn(move || {
+            // Keep draining after the address line so the server never blocks
+            // on a full pipe.
+            for line in BufReader::new(out_pipe).lines() {
+                let Ok(line) = line else { break };
+                let _ = lines_tx.send(line);
+            }
+        });
+
+        let addr = loop {
+            match lines_rx.recv_timeout(START_TIMEOUT) {
+                Ok(line) => {
+                    if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                        break addr.to_string();
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "tinyv serve printed no `listening on` line; stderr:\n{}",
+                        stderr.lock().unwrap()
+                    );
+                }
+            }
+        };
+        TestServer {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    /// The gRPC endpoint as an `http://` URI.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.connect_addr())
+    }
+
+    /// `HOST:PORT` to dial: an unspecified bind address becomes loopback.
+    pub fn connect_addr(&self) -> String {
+        let (host, port) = self.addr.rsplit_once(':').expect("HOST:PORT");
+        match host {
+            "0.0.0.0" | "::" | "[::]" | "" => format!("127.0.0.1:{port}"),
+            _ => self.addr.clone(),
+        }
+    }
+
+    /// The port alone.
+    pub fn port(&self) -> u16 {
+        self.addr
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse().ok())
+            .expect("a numeric port")
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends `signal` (`"KILL"`, `"STOP"`, `"TERM"`...) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Kills the server at once (SIGKILL): it goes away without a goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -7,10 +7,19 @@ import { z } from "zod";
  * the key, so the three can never drift apart.
  */
 const list = z.preprocess(
-  (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
+  (v) =>
+    typeof v === "string"
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
   z.array(z.string().min(1)),
 );
-const bool = z.preprocess((v) => (v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v), z.boolean());
+const bool = z.preprocess(
+  (v) => (v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v),
+  z.boolean(),
+);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const ms = z.coerce.number().positive().max(3_600_000);
 
@@ -18,48 +27,116 @@ export const MODES = ["addon", "llm_only", "rules_only", "mixed"] as const;
 export type ModeName = (typeof MODES)[number];
 
 export const settings = {
-  host: { schema: z.string().min(1), default: "127.0.0.1", help: "address to bind (0.0.0.0 for all interfaces)" },
+  host: {
+    schema: z.string().min(1),
+    default: "127.0.0.1",
+    help: "address to bind (0.0.0.0 for all interfaces)",
+  },
   port: { schema: int(0, 65535), default: 50051, help: "gRPC port (HTTP/2); 0 picks a free one" },
-  httpPort: { schema: int(0, 65535), default: 8080, help: "HTTP port: Connect JSON, gRPC-Web, /metrics, /openrlhf; 0 picks a free one" },
+  httpPort: {
+    schema: int(0, 65535),
+    default: 8080,
+    help: "HTTP port: Connect JSON, gRPC-Web, /metrics, /openrlhf; 0 picks a free one",
+  },
   mode: {
     schema: z.enum(MODES).optional(),
     default: undefined,
     help: "default mode: addon | llm_only | rules_only | mixed (addon with an LLM, else rules_only)",
   },
-  llmWeight: { schema: z.coerce.number().min(0).max(1), default: 1, help: "weight of the LLM verdict in addon and mixed" },
-  softReward: { schema: bool, default: false, help: "use the LLM's P(True) as the reward when logprobs are returned" },
-  llmUrl: { schema: list, default: [] as string[], help: "OpenAI-compatible base URL(s) of the LLM verifier, e.g. http://127.0.0.1:8000/v1 (repeat or comma-separate)" },
+  llmWeight: {
+    schema: z.coerce.number().min(0).max(1),
+    default: 1,
+    help: "weight of the LLM verdict in addon and mixed",
+  },
+  softReward: {
+    schema: bool,
+    default: false,
+    help: "use the LLM's P(True) as the reward when logprobs are returned",
+  },
+  llmUrl: {
+    schema: list,
+    default: [] as string[],
+    help: "OpenAI-compatible base URL(s) of the LLM verifier, e.g. http://127.0.0.1:8000/v1 (repeat or comma-separate)",
+  },
   llmModel: { schema: z.string(), default: "", help: "served model name; default: read from /v1/models" },
   llmProfile: {
     schema: z.string(),
     default: "",
     help: "registry entry whose prompt and decoding to use (default: the served model's name, else zhangchenxu/TinyV-1.5B)",
   },
-  llmModels: { schema: z.string(), default: "", help: "JSON file of extra judge models (same format as the bundled registry)" },
+  llmModels: {
+    schema: z.string(),
+    default: "",
+    help: "JSON file of extra judge models (same format as the bundled registry)",
+  },
   llmApiKey: { schema: z.string(), default: "", help: "API key sent to the LLM backend (vLLM's --api-key)" },
   llmConcurrency: { schema: int(1, 4096), default: 64, help: "LLM calls in flight per backend" },
   llmTimeoutMs: { schema: ms, default: 30_000, help: "per-call LLM timeout" },
-  llmRetries: { schema: int(0, 10), default: 2, help: "retries of a failed LLM call, with backoff and jitter" },
-  llmReadyTimeoutMs: { schema: z.coerce.number().min(0).max(3_600_000), default: 60_000, help: "how long to wait at start for the LLM backend" },
+  llmRetries: {
+    schema: int(0, 10),
+    default: 2,
+    help: "retries of a failed LLM call, with backoff and jitter",
+  },
+  llmReadyTimeoutMs: {
+    schema: z.coerce.number().min(0).max(3_600_000),
+    default: 60_000,
+    help: "how long to wait at start for the LLM backend",
+  },
   llmFailure: {
     schema: z.enum(["fallback", "fail"]),
     default: "fallback",
     help: "when the LLM fails: fallback (rule verdict, LLM outcome ERROR) or fail (item error LLM_FAILED)",
   },
-  llmTailChars: { schema: int(0, 100_000), default: 0, help: "when no answer is extracted, send this many trailing chars of the response to the LLM (0: send nothing)" },
-  cacheEntries: { schema: int(0, 10_000_000), default: 100_000, help: "LLM verdict cache: most entries (0 disables)" },
-  cacheBytes: { schema: int(0, 1 << 40), default: 64 * 1024 * 1024, help: "LLM verdict cache: most bytes of keys" },
-  workers: { schema: int(1, 256), default: Math.max(1, os.availableParallelism()), help: "rule verifier worker threads" },
+  llmTailChars: {
+    schema: int(0, 100_000),
+    default: 0,
+    help: "when no answer is extracted, send this many trailing chars of the response to the LLM (0: send nothing)",
+  },
+  cacheEntries: {
+    schema: int(0, 10_000_000),
+    default: 100_000,
+    help: "LLM verdict cache: most entries (0 disables)",
+  },
+  cacheBytes: {
+    schema: int(0, 2 ** 40),
+    default: 64 * 1024 * 1024,
+    help: "LLM verdict cache: most bytes of keys",
+  },
+  workers: {
+    schema: int(1, 256),
+    default: Math.max(1, os.availableParallelism()),
+    help: "rule verifier worker threads",
+  },
   ruleBudgetMs: { schema: ms, default: 2_000, help: "per-item time budget of the rule verifier" },
-  relTol: { schema: z.coerce.number().min(0).max(1), default: 1e-4, help: "relative tolerance for inexact numbers" },
-  maxMessageBytes: { schema: int(1024, 1 << 30), default: 64 * 1024 * 1024, help: "largest gRPC/Connect message" },
-  maxItemBytes: { schema: int(16, 1 << 30), default: 1024 * 1024, help: "largest question, ground truth or response per item" },
+  relTol: {
+    schema: z.coerce.number().min(0).max(1),
+    default: 1e-4,
+    help: "relative tolerance for inexact numbers",
+  },
+  maxMessageBytes: {
+    schema: int(1024, 1 << 30),
+    default: 64 * 1024 * 1024,
+    help: "largest gRPC/Connect message",
+  },
+  maxItemBytes: {
+    schema: int(16, 1 << 30),
+    default: 1024 * 1024,
+    help: "largest question, ground truth or response per item",
+  },
   maxBatchItems: { schema: int(1, 1_000_000), default: 65_536, help: "most items in one VerifyBatch" },
   tlsCert: { schema: z.string(), default: "", help: "PEM certificate file: serve TLS instead of plaintext" },
   tlsKey: { schema: z.string(), default: "", help: "PEM private key file for --tls-cert" },
   authToken: { schema: z.string(), default: "", help: "require 'authorization: Bearer TOKEN' on every call" },
-  shutdownGraceMs: { schema: ms, default: 30_000, help: "on SIGTERM, how long in-flight items may take before the server stops anyway" },
-  logLevel: { schema: z.enum(["error", "warn", "info", "debug"]), default: "info", help: "log verbosity (logs go to stderr)" },
+  shutdownGraceMs: {
+    schema: ms,
+    default: 30_000,
+    help: "on SIGTERM, how long in-flight items may take before the server stops anyway",
+  },
+  logLevel: {
+    schema: z.enum(["error", "warn", "info", "debug"]),
+    default: "info",
+    help: "log verbosity (logs go to stderr)",
+  },
 } as const;
 
 export type SettingKey = keyof typeof settings;

@@ -1,0 +1,55 @@
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { type Config, flagName, type SettingKey, settings } from "../config/schema.js";
+
+type FlagSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
+
+/** Every setting is a flag of every command; commands add their own flags. */
+const SETTING_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
+  (Object.keys(settings) as SettingKey[]).map((key) => [
+    flagName(key),
+    { type: "string", multiple: key === "llmUrl" },
+  ]),
+);
+
+export interface Parsed {
+  config: Config;
+  own: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+/** Parse argv into validated settings (flags > TINYV_* env > --config file > defaults) and the command's own flags. */
+export function parseCommand(
+  argv: string[],
+  own: Record<string, FlagSpec>,
+  allowPositionals = false,
+): Parsed {
+  let values: Record<string, unknown>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { ...SETTING_FLAGS, config: { type: "string" }, ...own },
+      allowPositionals,
+      strict: true,
+    }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const flags: Partial<Record<SettingKey, unknown>> = {};
+  for (const key of Object.keys(settings) as SettingKey[]) {
+    const v = values[flagName(key)];
+    if (v !== undefined) flags[key] = key === "llmUrl" ? (v as string[]).flatMap((s) => s.split(",")) : v;
+  }
+  const config = loadConfig(flags, process.env, values.config as string | undefined);
+  const ownValues = Object.fromEntries(
+    Object.keys(own).map((k) => [k, values[k] as string | boolean | string[] | undefined]),
+  );
+  return { config, own: ownValues, positionals };
+}
+
+export function settingsHelp(): string {
+  return (Object.keys(settings) as SettingKey[])
+    .map((key) => `  --${flagName(key).padEnd(22)} ${settings[key].help}`)
+    .join("\n");
+}

@@ -1,0 +1,79 @@
+import { ConfigError } from "../config/load.js";
+import { VERSION } from "../version.js";
+import { parseCommand, settingsHelp } from "./args.js";
+import { check } from "./check.js";
+import { evaluate } from "./eval.js";
+import { serve } from "./serve.js";
+
+const USAGE = `tinyv ${VERSION}: reward service for RL on reasoning models (rules + TinyV LLM verifier)
+
+usage:
+  tinyv serve [settings]                          run the gRPC + HTTP service
+  tinyv check --gold G --response R [--question Q] [settings]
+                                                  verify one item, print the verdict as JSON
+  tinyv eval FILE.jsonl [FILE ...] [--out RESULTS.jsonl] [--json] [settings]
+                                                  score labelled lines (id, question, ground_truth, response, label)
+  tinyv --version | --help
+
+settings (flags; also TINYV_<NAME> environment variables and --config FILE.json with camelCase keys):
+  --config FILE              JSON file of settings
+${settingsHelp()}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve": {
+      const { config } = parseCommand(rest, {});
+      await serve(config);
+      return -1; // keep running until a signal
+    }
+    case "check": {
+      const { config, own } = parseCommand(rest, {
+        gold: { type: "string" },
+        response: { type: "string" },
+        question: { type: "string" },
+      });
+      if (typeof own.gold !== "string" || typeof own.response !== "string") {
+        throw new ConfigError("check needs --gold and --response");
+      }
+      await check(config, own.gold, own.response, (own.question as string | undefined) ?? "");
+      return 0;
+    }
+    case "eval": {
+      const { config, own, positionals } = parseCommand(
+        rest,
+        { out: { type: "string" }, json: { type: "boolean" } },
+        true,
+      );
+      if (positionals.length === 0) throw new ConfigError("eval needs at least one FILE.jsonl");
+      return evaluate(config, positionals, own.out as string | undefined, own.json === true);
+    }
+    case "--version":
+    case "version":
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case undefined:
+    case "--help":
+    case "-h":
+    case "help":
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      throw new ConfigError(`unknown command "${command}" (serve, check, eval)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tinyv: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tinyv: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

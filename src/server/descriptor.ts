@@ -1,0 +1,23 @@
+import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { file_tinyv_v1_verifier } from "../gen/tinyv/v1/verifier_pb.js";
+
+/** The contract as a serialized FileDescriptorSet, for server reflection: no .proto read at run time. */
+export function descriptorSet(): Buffer {
+  const set = create(FileDescriptorSetSchema, { file: [file_tinyv_v1_verifier.proto] });
+  return Buffer.from(toBinary(FileDescriptorSetSchema, set));
+}
+
+/** Encode and decode for grpc-js. A message that fails to decode comes back as an Error, not a throw. */
+export function codec<T extends DescMessage>(schema: T) {
+  return {
+    serialize: (msg: unknown) => Buffer.from(toBinary(schema, msg as never)),
+    deserialize: (buf: Buffer) => {
+      try {
+        return fromBinary(schema, buf);
+      } catch (err) {
+        return new Error(`cannot decode ${schema.typeName}: ${(err as Error).message}`);
+      }
+    },
+  };
+}

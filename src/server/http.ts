@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
+import { VerifierService } from "../gen/tinyv/v1/verifier_pb.js";
+import { ServiceError } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import { openRlhfReward } from "./openrlhf.js";
+import type { VerifierServiceImpl } from "./service.js";
+
+type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+type Req = Parameters<Fallback>[0];
+type Res = Parameters<Fallback>[1];
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  authToken: string;
+  tlsCert: string;
+  tlsKey: string;
+}
+
+/**
+ * The HTTP port: the same service over Connect (JSON or binary over HTTP/1.1, so
+ * curl works) and gRPC-Web, plus plain endpoints: GET /metrics (Prometheus),
+ * GET /healthz, POST /openrlhf (OpenRLHF's remote reward protocol).
+ */
+export class HttpTransport {
+  readonly server: http.Server;
+  private serving = true;
+
+  constructor(
+    private readonly impl: VerifierServiceImpl,
+    private readonly metrics: Metrics,
+    private readonly options: HttpOptions,
+  ) {
+    const counting: Interceptor = (next) => async (req) => {
+      metrics.rpcs.inc({ method: req.method.name, transport: "connect" });
+      const token = options.authToken;
+      if (token && req.header.get("authorization") !== `Bearer ${token}`) {
+        throw new ConnectError("missing or wrong 'authorization: Bearer <token>'", Code.Unauthenticated);
+      }
+      return next(req);
+    };
+    const handler = connectNodeAdapter({
+      routes: (router) =>
+        router.service(VerifierService, {
+          verify: (req, ctx) => connectErrors(() => impl.verify(req, ctx.signal)),
+          verifyBatch: (req, ctx) => connectErrors(() => impl.verifyBatch(req, ctx.signal)),
+          verifyStream: (reqs, ctx) => impl.verifyStream(reqs, ctx.signal),
+          getServerInfo: () => impl.getServerInfo(),
+        }),
+      interceptors: [counting],
+      readMaxBytes: options.maxMessageBytes,
+      writeMaxBytes: options.maxMessageBytes,
+      // Trainers read `correct: false` and `reward: 0` too: never omit them.
+      jsonOptions: { alwaysEmitImplicit: true },
+      fallback: (req, res) => void this.plain(req, res),
+    });
+    this.server = options.tlsCert
+      ? https.createServer(
+          { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) },
+          handler,
+        )
+      : http.createServer(handler);
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () =>
+        resolve((this.server.address() as AddressInfo).port),
+      );
+    });
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.serving = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private async plain(req: Req, res: Res): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    try {
+      if (req.method === "GET" && path === "/metrics") {
+        res.setHeader("content-type", this.metrics.registry.contentType);
+        return void res.end(await this.metrics.registry.metrics());
+      }
+      if (req.method === "GET" && path === "/healthz") {
+        res.statusCode = this.serving ? 200 : 503;
+        return void res.end(this.serving ? "SERVING\n" : "NOT_SERVING\n");
+      }
+      if (path === "/openrlhf") {
+        if (req.method !== "POST") return reply(res, 405, { error: "POST a JSON body to /openrlhf" });
+        const token = this.options.authToken;
+        if (token && req.headers.authorization !== `Bearer ${token}`) {
+          return reply(res, 401, { error: "missing or wrong 'authorization: Bearer <token>'" });
+        }
+        this.metrics.rpcs.inc({ method: "OpenRLHF", transport: "http" });
+        const body = await readJson(req, this.options.maxMessageBytes);
+        return reply(res, 200, await openRlhfReward(body, this.impl));
+      }
+      reply(res, 404, {
+        error: `no route for ${req.method} ${path}; see /tinyv.v1.VerifierService/*, /metrics, /healthz, /openrlhf`,
+      });
+    } catch (err) {
+      const status = err instanceof ServiceError ? (err.code === Code.ResourceExhausted ? 413 : 400) : 500;
+      reply(res, status, { error: (err as Error).message });
+    }
+  }
+}
+
+function reply(res: Res, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: Req, maxBytes: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes)
+      throw new ServiceError(Code.ResourceExhausted, `body over ${maxBytes} bytes (--max-message-bytes)`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (err) {
+    throw new ServiceError(Code.InvalidArgument, `body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+async function connectErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ServiceError) throw new ConnectError(err.message, err.code);
+    throw err;
+  }
+}

@@ -1,0 +1,75 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import {
+  DecidedBy,
+  ErrorCode,
+  LlmOutcome,
+  Mode,
+  RuleOutcome,
+  type Verdict,
+} from "../gen/tinyv/v1/verifier_pb.js";
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Prometheus metrics, scraped from GET /metrics on the HTTP port. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly items = new Counter({
+    name: "tinyv_items_total",
+    help: "Verdicts given, by mode, deciding stage and outcomes",
+    labelNames: ["mode", "decided_by", "rule_outcome", "llm_outcome"] as const,
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({
+    name: "tinyv_item_errors_total",
+    help: "Items that could not be verified, by error code",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  private readonly seconds = new Histogram({
+    name: "tinyv_item_seconds",
+    help: "Time from receiving an item to its verdict",
+    buckets: BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly ruleSeconds = new Histogram({
+    name: "tinyv_rule_seconds",
+    help: "Time in the rule verifier per item",
+    buckets: BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly llmSeconds = new Histogram({
+    name: "tinyv_llm_seconds",
+    help: "Time waiting for the LLM verifier per item that asked it",
+    buckets: BUCKETS,
+    registers: [this.registry],
+  });
+  readonly rpcs = new Counter({
+    name: "tinyv_rpcs_total",
+    help: "Calls received, by method and transport",
+    labelNames: ["method", "transport"] as const,
+    registers: [this.registry],
+  });
+  readonly streams = new Gauge({
+    name: "tinyv_open_streams",
+    help: "VerifyStream calls open now",
+    registers: [this.registry],
+  });
+
+  observe = (v: Verdict): void => {
+    if (v.error) {
+      this.errors.inc({ code: ErrorCode[v.error.code] });
+    } else {
+      this.items.inc({
+        mode: Mode[v.mode],
+        decided_by: DecidedBy[v.decidedBy],
+        rule_outcome: RuleOutcome[v.ruleOutcome],
+        llm_outcome: LlmOutcome[v.llmOutcome],
+      });
+    }
+    const t = v.timings;
+    if (!t) return;
+    this.seconds.observe(t.totalMs / 1000);
+    if (t.rulesMs > 0) this.ruleSeconds.observe(t.rulesMs / 1000);
+    if (t.llmMs > 0) this.llmSeconds.observe(t.llmMs / 1000);
+  };
+}

@@ -1,0 +1,140 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  ErrorCode,
+  type GetServerInfoRequest,
+  type ServerInfo,
+  ServerInfoSchema,
+  type Verdict,
+  type VerifyBatchRequest,
+  type VerifyBatchResponse,
+  VerifyBatchResponseSchema,
+  type VerifyRequest,
+} from "../gen/tinyv/v1/verifier_pb.js";
+import { errorVerdict, type HybridVerifier } from "../hybrid/verifier.js";
+import type { Judge } from "../llm/types.js";
+import { VERSION } from "../version.js";
+import { Code, ServiceError } from "./errors.js";
+import { AsyncQueue } from "./queue.js";
+
+/** A stream message that could not be decoded: it gets an error verdict, the stream goes on. */
+export class Malformed {
+  constructor(readonly reason: string) {}
+}
+
+export interface ServiceLimits {
+  maxMessageBytes: number;
+  maxBatchItems: number;
+  ruleBudgetMs: number;
+  llmTimeoutMs: number;
+  ruleWorkers: number;
+  /** Verdicts of one stream computed but not yet written, before reading pauses. */
+  streamWindow?: number;
+}
+
+/**
+ * The one implementation of tinyv.v1.VerifierService. The gRPC (grpc-js) and
+ * Connect adapters only translate transport details into these calls.
+ */
+export class VerifierServiceImpl {
+  constructor(
+    private readonly hybrid: HybridVerifier,
+    private readonly judge: Judge | undefined,
+    private readonly limits: ServiceLimits,
+  ) {}
+
+  verify(req: VerifyRequest, signal?: AbortSignal): Promise<Verdict> {
+    return this.guarded(req.id, this.hybrid.verify(req, undefined, signal));
+  }
+
+  async verifyBatch(req: VerifyBatchRequest, signal?: AbortSignal): Promise<VerifyBatchResponse> {
+    if (req.items.length > this.limits.maxBatchItems) {
+      throw new ServiceError(
+        Code.InvalidArgument,
+        `batch has ${req.items.length} items; the limit is ${this.limits.maxBatchItems} (--max-batch-items): split it or use VerifyStream`,
+      );
+    }
+    const verdicts = await Promise.all(
+      req.items.map((item) => this.guarded(item.id, this.hybrid.verify(item, req.options, signal))),
+    );
+    return create(VerifyBatchResponseSchema, { verdicts });
+  }
+
+  /**
+   * Verdicts leave as soon as each is ready. Reading pauses while `streamWindow`
+   * verdicts wait to be computed or written, so a slow reader bounds memory.
+   */
+  async *verifyStream(
+    input: AsyncIterable<VerifyRequest | Malformed>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Verdict> {
+    const window = this.limits.streamWindow ?? 4096;
+    const out = new AsyncQueue<Verdict>();
+    let pending = 0; // read, verdict not computed yet
+    let unyielded = 0; // read, verdict not handed to the transport yet
+    let inputDone = false;
+    let resume: (() => void) | undefined;
+    let index = 0;
+
+    const settle = (v: Verdict) => {
+      pending--;
+      out.push(v);
+      if (inputDone && pending === 0) out.end();
+    };
+    const reader = async () => {
+      try {
+        for await (const item of input) {
+          if (signal?.aborted) break;
+          pending++;
+          unyielded++;
+          index++;
+          if (item instanceof Malformed) {
+            settle(errorVerdict("", ErrorCode.INVALID_ARGUMENT, `stream message ${index}: ${item.reason}`));
+          } else {
+            this.guarded(item.id, this.hybrid.verify(item, undefined, signal)).then(settle);
+          }
+          if (unyielded >= window) await new Promise<void>((r) => (resume = r));
+        }
+        inputDone = true;
+        if (pending === 0) out.end();
+      } catch (err) {
+        out.fail(err);
+      }
+    };
+    void reader();
+    for await (const v of out) {
+      yield v;
+      unyielded--;
+      if (resume && unyielded < window) {
+        const r = resume;
+        resume = undefined;
+        r();
+      }
+    }
+  }
+
+  getServerInfo(_req?: GetServerInfoRequest): ServerInfo {
+    const s = this.hybrid.settings;
+    return create(ServerInfoSchema, {
+      version: VERSION,
+      defaultMode: s.defaultMode,
+      defaultLlmWeight: s.llmWeight,
+      llmBackends: this.judge?.backends() ?? [],
+      llmModel: this.judge?.model() ?? "",
+      ruleWorkers: this.limits.ruleWorkers,
+      limits: {
+        maxMessageBytes: BigInt(this.limits.maxMessageBytes),
+        maxItemBytes: BigInt(s.maxItemBytes),
+        maxBatchItems: this.limits.maxBatchItems,
+        ruleBudgetMs: this.limits.ruleBudgetMs,
+        llmTimeoutMs: this.judge ? this.limits.llmTimeoutMs : 0,
+      },
+    });
+  }
+
+  /** A fault while verifying one item becomes that item's error, never the call's. */
+  private guarded(id: string, verdict: Promise<Verdict>): Promise<Verdict> {
+    return verdict.catch((err: unknown) =>
+      errorVerdict(id, ErrorCode.INTERNAL, `internal error: ${(err as Error).message}`),
+    );
+  }
+}

@@ -1,0 +1,1 @@
+"""Stubs generated from proto/tinyv/v1/verifier.proto by scripts/gen.py. Do not edit."""

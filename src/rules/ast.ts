@@ -1,0 +1,31 @@
+/** Syntax tree produced by the parser; interpretation into values happens in values.ts. */
+import type { Rational } from "./rational.js";
+
+export type Node =
+  /** A numeric literal; `decimals` is set when written with a decimal point (an approximation). */
+  | { k: "num"; v: Rational; decimals?: number; text: string }
+  | { k: "sym"; name: string }
+  | { k: "const"; name: "pi" | "e" | "i" | "inf" }
+  /** `frac` marks a \frac, so "2\frac{1}{2}" can read as a mixed number. */
+  | { k: "bin"; op: "+" | "-" | "*" | "/" | "^"; a: Node; b: Node; frac?: boolean }
+  | { k: "neg"; a: Node }
+  /** a ± b (a may be absent: ±b). */
+  | { k: "pm"; a?: Node; b: Node; minusFirst: boolean }
+  | { k: "call"; fn: string; args: Node[] }
+  /** Degrees and percent marks on a value. */
+  | { k: "unit"; unit: "deg" | "pct"; a: Node }
+  /** Bracketed comma list with at least two items, or an interval-looking pair. */
+  | { k: "group"; open: "(" | "["; close: ")" | "]"; items: Node[] }
+  | { k: "set"; items: Node[] }
+  | { k: "builder"; v: Node; cond: Node }
+  | { k: "setop"; op: "cup" | "cap" | "minus"; a: Node; b: Node }
+  /** Relation chain: items[0] ops[0] items[1] ops[1] items[2]... */
+  | { k: "rel"; ops: string[]; items: Node[] }
+  | { k: "matrix"; rows: Node[][] }
+  /** Top-level list; `sep` "or" marks alternatives. */
+  | { k: "list"; items: Node[]; sep: "," | "or" | "and" }
+  | { k: "text"; words: string[] }
+  /** Something the evaluator cannot take (\cdots): compared structurally only. */
+  | { k: "opaque"; s: string };
+
+export type Op = Extract<Node, { k: "bin" }>["op"];

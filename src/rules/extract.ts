@@ -1,0 +1,88 @@
+/** Finding the final answer in a model response (chain of thought or bare answer). */
+
+export type ExtractHow = "boxed" | "marker" | "bare" | "math" | "number";
+
+export interface Extracted {
+  answer: string;
+  how: ExtractHow;
+}
+
+/** A response this short without any marker is taken to be the answer itself. */
+const BARE_MAX_CHARS = 200;
+
+/** The contents of the last \boxed{...} or \fbox{...} with balanced braces ("" for an empty box). */
+export function lastBoxed(text: string): string | undefined {
+  const re = /\\(?:boxed|fbox)\s*\{/g;
+  let last: number | undefined;
+  for (let m = re.exec(text); m; m = re.exec(text)) last = m.index + m[0].length;
+  if (last === undefined) return undefined;
+  let depth = 1;
+  for (let i = last; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\\") {
+      i++;
+      continue;
+    }
+    if (ch === "{") depth++;
+    else if (ch === "}" && --depth === 0) return text.slice(last, i).trim();
+  }
+  return undefined;
+}
+
+const MARKERS = [
+  /final answer is[:\s]*([^\n]+)/gi,
+  /(?:^|\n)\s*\**answer\**\s*[:：]\s*([^\n]+)/gi,
+  /####\s*([^\n]+)/g,
+];
+
+function lastMarker(text: string): string | undefined {
+  let best: { at: number; value: string } | undefined;
+  for (const re of MARKERS) {
+    for (const m of text.matchAll(re)) {
+      if (!best || (m.index ?? 0) >= best.at) best = { at: m.index ?? 0, value: m[1] as string };
+    }
+  }
+  if (!best) return undefined;
+  return stripSentence(best.value);
+}
+
+/** "$x = 3$." -> "x = 3": sentence punctuation and bold marks around an answer. */
+function stripSentence(s: string): string {
+  return s
+    .trim()
+    .replace(/^\*+|\*+$/g, "")
+    .replace(/[.。]\s*$/, "")
+    .trim();
+}
+
+const MATH_SPANS = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$([^$]+?)\$/g;
+
+function lastMathSpan(text: string): string | undefined {
+  let last: string | undefined;
+  for (const m of text.matchAll(MATH_SPANS)) last = m[1] ?? m[2] ?? m[3] ?? m[4];
+  return last?.trim();
+}
+
+function lastNumber(text: string): string | undefined {
+  const all = text.match(/-?\d+(?:\.\d+)?(?:\/\d+)?/g);
+  return all?.[all.length - 1];
+}
+
+/** The final answer as written, or undefined when the response has none. */
+export function extractAnswer(response: string): Extracted | undefined {
+  let text = response;
+  const close = text.lastIndexOf("</think>");
+  if (close >= 0) text = text.slice(close + "</think>".length);
+  else if (text.includes("<think>")) return undefined; // still thinking: no final answer yet
+  const boxed = lastBoxed(text);
+  if (boxed !== undefined) return { answer: boxed, how: "boxed" };
+  const marked = lastMarker(text);
+  if (marked !== undefined) return { answer: marked, how: "marker" };
+  const trimmed = text.trim();
+  if (!trimmed) return undefined;
+  if (trimmed.length <= BARE_MAX_CHARS && !trimmed.includes("\n\n")) return { answer: trimmed, how: "bare" };
+  const span = lastMathSpan(text);
+  if (span) return { answer: span, how: "math" };
+  const num = lastNumber(text);
+  return num === undefined ? undefined : { answer: num, how: "number" };
+}

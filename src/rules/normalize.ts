@@ -1,0 +1,119 @@
+/**
+ * String-level clean-up before tokenizing: repairs, delimiters, spacing and sizing
+ * commands, unicode math, thousands separators. Anything with meaning (\text, \frac,
+ * degrees, percent) is left for the tokenizer.
+ */
+
+/**
+ * JSON-escaping accidents turn "\text" into TAB+"ext", "\frac" into FF+"rac" and so on.
+ * Only repaired when the letters that follow make a real command, so prose is untouched.
+ */
+const CONTROL_ESCAPES: Record<string, string> = { "\t": "t", "\f": "f", "\b": "b", "\r": "r", "\v": "v" };
+const REPAIRABLE = new Set([
+  "text",
+  "textbf",
+  "textit",
+  "times",
+  "tan",
+  "tfrac",
+  "theta",
+  "tau",
+  "to",
+  "frac",
+  "fbox",
+  "boxed",
+  "binom",
+  "beta",
+  "begin",
+  "bigg",
+  "big",
+  "right",
+  "rangle",
+  "rfloor",
+  "rceil",
+  "rho",
+  "vec",
+  "varphi",
+  "vee",
+]);
+
+function repairEscapes(s: string): string {
+  return s.replace(/[\t\f\b\r\v]([a-z]+)/g, (all, rest: string) => {
+    const letter = CONTROL_ESCAPES[all[0] as string] as string;
+    for (const cmd of REPAIRABLE) if (`${letter}${rest}`.startsWith(cmd)) return `\\${letter}${rest}`;
+    return all;
+  });
+}
+
+const UNICODE: [RegExp, string][] = [
+  [/√/g, "\\sqrt "],
+  [/∛/g, "\\sqrt[3] "],
+  [/π/g, "\\pi "],
+  [/∞/g, "\\infty "],
+  [/≤|⩽/g, "\\le "],
+  [/≥|⩾/g, "\\ge "],
+  [/≠/g, "\\ne "],
+  [/≈/g, "\\approx "],
+  [/[−–—]/g, "-"],
+  [/×/g, "\\times "],
+  [/÷/g, "\\div "],
+  [/[·⋅]/g, "\\cdot "],
+  [/∪/g, "\\cup "],
+  [/∩/g, "\\cap "],
+  [/∈/g, "\\in "],
+  [/±/g, "\\pm "],
+  [/∓/g, "\\mp "],
+  [/°/g, "^\\circ "],
+  [/∀/g, "\\forall "],
+  [/∃/g, "\\exists "],
+  [/＞/g, ">"],
+  [/＜/g, "<"],
+  [/，/g, ","],
+  [/（/g, "("],
+  [/）/g, ")"],
+  [/：/g, ":"],
+  [/＝/g, "="],
+  [/＋/g, "+"],
+  [/[\u2009\u200a\u202f\u00a0\u3000]/g, " "],
+  [/²/g, "^2"],
+  [/³/g, "^3"],
+  [/½/g, "(1/2)"],
+  [/α/g, "\\alpha "],
+  [/β/g, "\\beta "],
+  [/θ/g, "\\theta "],
+];
+
+/** Commands that only change spacing or size; they carry no meaning. */
+const SPACING =
+  /\\(?:left|right|[bB]igg?[lrm]?|displaystyle|textstyle|scriptstyle|limits|nolimits|quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace|hfill|phantom\{[^{}]*\}|mathstrut|strut)(?![a-zA-Z])|(?<!\\)\\[!,;:> ]/g;
+
+export function normalizeLatex(input: string): string {
+  let s = repairEscapes(input);
+  // "\\frac" (a doubled backslash before a command name) is the same escaping accident.
+  s = s.replace(/\\\\(?=(?:frac|dfrac|tfrac|sqrt|pi|text|sin|cos|tan|left|right|cdot|times|infty|bigg?)\b)/g, "\\");
+  s = s.replace(/<sup>(.*?)<\/sup>/g, "^{$1}").replace(/<sub>(.*?)<\/sub>/g, "_{$1}");
+  for (const [re, rep] of UNICODE) s = s.replace(re, rep);
+  s = s.replace(/\\left\.|\\right\./g, " ");
+  s = s.replace(/\\[()[\]]/g, " ").replace(/\$/g, " ");
+  s = s.replace(/\\begin\{(?:array)\}\{[^{}]*\}/g, "\\begin{pmatrix}").replace(/\\end\{array\}/g, "\\end{pmatrix}");
+  s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, "\\frac").replace(/\\[dt]binom(?![a-zA-Z])/g, "\\binom");
+  s = s.replace(SPACING, " ").replace(/~/g, " ");
+  s = s.replace(/\\(?:textdegree|degree)(?![a-zA-Z])/g, "^\\circ ");
+  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])/g, "\\TVdeg ");
+  s = s.replace(/\\?%/g, "\\TVpct ");
+  // Ordinals: "15th" is 15.
+  s = s.replace(/(\d)(?:st|nd|rd|th)\b/g, "$1");
+  // Thousands separators: "{,}" always; "1,000,000" only when the groups are exact and unspaced.
+  s = s.replace(/(\d)\{,\}(?=\d{3})/g, "$1");
+  s = s.replace(/(^|[^\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])/g, (all, pre: string, num: string) =>
+    isLoneNumber(s, all) ? pre + num.replace(/,/g, "") : all,
+  );
+  // Full stops that are punctuation (not a decimal point) go.
+  s = s.replace(/(^|[^\d])\.(?!\d)/g, "$1 ").replace(/(\d)\.(?!\d)/g, "$1 ");
+  return s.replace(/\s+/g, " ").trim();
+}
+
+/** A thousands-separated number is only read as one when no other number is around (units are fine). */
+function isLoneNumber(whole: string, match: string): boolean {
+  return !/[\d,]/.test(whole.replace(match, " "));
+}

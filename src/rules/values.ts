@@ -1,0 +1,352 @@
+/** Interpretation of syntax trees as typed answer values (what the answer *is*, not how it was written). */
+import type { Node } from "./ast.js";
+import { freeSymbols, renameSymbols } from "./numeric.js";
+
+export interface Interval {
+  /** undefined = minus infinity */
+  lo?: Node;
+  /** undefined = plus infinity */
+  hi?: Node;
+  loClosed: boolean;
+  hiClosed: boolean;
+  /** Points removed from the interval (`A \setminus \{p\}`); resolved numerically when comparing. */
+  holes?: Node[];
+}
+
+export type Value =
+  | { t: "scalar"; node: Node }
+  /** A named value: `x = 2`, `Maximum = 2`. */
+  | { t: "eq"; name: string; value: Value }
+  | { t: "fdef"; name: string; params: string[]; body: Node }
+  /** Ordered; `(a, b)` with round brackets may also be read as an open interval. */
+  | { t: "tuple"; items: Value[] }
+  | { t: "set"; items: Value[] }
+  /** Several answers; the order does not matter. */
+  | { t: "list"; items: Value[] }
+  | { t: "realset"; parts: Interval[] }
+  | { t: "matrix"; rows: Node[][] }
+  /** Any other relation, kept as written. */
+  | { t: "rel"; ops: string[]; items: Node[] }
+  | { t: "text"; s: string };
+
+export class InterpretError extends Error {}
+
+/** Words that turn the math next to them into something else ("not 3", "no solution except 0"). */
+const NEGATING =
+  /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|impossible|isn't|doesn't|maybe|possibly|perhaps|either)$/i;
+
+const INF: Node = { k: "const", name: "inf" };
+
+function isInf(n: Node): 0 | 1 | -1 {
+  if (n.k === "const" && n.name === "inf") return 1;
+  if (n.k === "neg") return isInf(n.a) === 1 ? -1 : 0;
+  return 0;
+}
+
+export function interpret(node: Node): Value {
+  switch (node.k) {
+    case "list":
+      return interpretList(node.items, node.sep);
+    case "group":
+      return interpretGroup(node);
+    case "set":
+      return { t: "set", items: node.items.flatMap(expandItem) };
+    case "builder":
+      return builder(node.v, node.cond);
+    case "setop":
+      return setop(node.op, interpret(node.a), interpret(node.b));
+    case "rel":
+      return interpretRel(node.ops, node.items);
+    case "matrix":
+      return { t: "matrix", rows: node.rows };
+    case "text":
+      return { t: "text", s: node.words.join(" ") };
+    case "pm":
+      return { t: "list", items: expandPm(node).map((n) => ({ t: "scalar", node: n })) };
+    case "bin":
+      if (node.op === "-" && isSetLike(node.a) && isSetLike(node.b))
+        return setop("minus", interpret(node.a), interpret(node.b));
+      return scalar(node);
+    default:
+      return scalar(node);
+  }
+}
+
+function isSetLike(n: Node): boolean {
+  return n.k === "set" || n.k === "builder" || n.k === "setop" || (n.k === "group" && n.items.length === 2);
+}
+
+function scalar(node: Node): Value {
+  const variants = expandPm(node);
+  if (variants.length > 1) return { t: "list", items: variants.map((n) => ({ t: "scalar", node: n })) };
+  return { t: "scalar", node };
+}
+
+/** A list item may hold ± (two values). */
+function expandItem(node: Node): Value[] {
+  const v = interpret(node);
+  return v.t === "list" ? v.items : [v];
+}
+
+function interpretList(items: Node[], sep: "," | "or" | "and"): Value {
+  const values = items.flatMap(expandItem);
+  // "a <= -2 or a = 1": one variable's solution set.
+  if (sep === "or" && values.every((v) => v.t === "realset" || (v.t === "eq" && v.value.t === "scalar"))) {
+    const parts = values.flatMap((v) =>
+      v.t === "realset" ? v.parts : v.t === "eq" && v.value.t === "scalar" ? [point(v.value.node)] : [],
+    );
+    if (values.some((v) => v.t === "realset")) return { t: "realset", parts };
+  }
+  return { t: "list", items: values };
+}
+
+function point(n: Node): Interval {
+  return { lo: n, hi: n, loClosed: true, hiClosed: true };
+}
+
+function interpretGroup(node: Extract<Node, { k: "group" }>): Value {
+  const { items, open, close } = node;
+  const infinite = items.some((n) => isInf(n) !== 0);
+  if (items.length === 2 && (open !== "(" || close !== ")" || infinite)) {
+    const [lo, hi] = items as [Node, Node];
+    return {
+      t: "realset",
+      parts: [
+        {
+          lo: isInf(lo) === -1 ? undefined : lo,
+          hi: isInf(hi) === 1 ? undefined : hi,
+          loClosed: open === "[" && isInf(lo) === 0,
+          hiClosed: close === "]" && isInf(hi) === 0,
+        },
+      ],
+    };
+  }
+  if (open !== "(" || close !== ")") throw new InterpretError("bracket pair that is not an interval");
+  return { t: "tuple", items: items.flatMap(expandItem) };
+}
+
+/** Converts a value to a set of reals when it can be one (interval, finite set, solution set). */
+export function asRealSet(v: Value): Interval[] | undefined {
+  switch (v.t) {
+    case "realset":
+      return v.parts;
+    case "tuple":
+      if (v.items.length === 2 && v.items.every((x) => x.t === "scalar")) {
+        const [lo, hi] = v.items.map((x) => (x as { node: Node }).node) as [Node, Node];
+        return [{ lo: isInf(lo) === -1 ? undefined : lo, hi: isInf(hi) === 1 ? undefined : hi, loClosed: false, hiClosed: false }];
+      }
+      return undefined;
+    case "set":
+      return v.items.every((x) => x.t === "scalar") ? v.items.map((x) => point((x as { node: Node }).node)) : undefined;
+    case "eq":
+      return asRealSet(v.value);
+    default:
+      return undefined;
+  }
+}
+
+function setop(op: "cup" | "cap" | "minus", a: Value, b: Value): Value {
+  const ra = asRealSet(a);
+  const rb = asRealSet(b);
+  if (!ra || !rb) throw new InterpretError("set operation on something that is not a set of reals");
+  if (op === "cup") return { t: "realset", parts: [...ra, ...rb] };
+  if (op === "minus" && rb.every((p) => p.lo === p.hi && p.lo)) {
+    const holes = rb.map((p) => p.lo as Node);
+    return { t: "realset", parts: ra.map((iv) => ({ ...iv, holes: [...(iv.holes ?? []), ...holes] })) };
+  }
+  throw new InterpretError(`unsupported set operation ${op}`);
+}
+
+function builder(v: Node, cond: Node): Value {
+  const set = interpret(cond);
+  if (v.k !== "sym") throw new InterpretError("set builder over an expression");
+  if (set.t === "realset") return set;
+  if (set.t === "eq" && set.name === v.name && set.value.t === "scalar") return { t: "realset", parts: [point(set.value.node)] };
+  throw new InterpretError("set builder condition");
+}
+
+const FLIP: Record<string, string> = { "<": ">", ">": "<", "<=": ">=", ">=": "<=" };
+
+function interpretRel(ops: string[], items: Node[]): Value {
+  const [first, second] = items as [Node, Node];
+  if (ops.length === 1 && ops[0] === "with-prose") {
+    const words = second.k === "text" ? second.words : [];
+    if (words.some((w) => NEGATING.test(w))) return { t: "text", s: words.join(" ") };
+    return interpret(first);
+  }
+  // "A ≈ 1.36": the exact part is the answer.
+  if (ops[0] === "~=") return interpret(first);
+  if (ops.length === 1 && ops[0] === "in") {
+    const set = interpret(second);
+    if (first.k === "sym" && asRealSet(set)) return { t: "realset", parts: asRealSet(set) as Interval[] };
+    return set;
+  }
+  if (ops.length === 1 && ops[0] === "=") {
+    const named = equation(first, second);
+    if (named) return named;
+  }
+  const rs = inequality(ops, items);
+  if (rs) return rs;
+  return { t: "rel", ops, items };
+}
+
+/** Left side of `f(x) = ...`: the function name and parameters, if it is one. */
+function functionHead(n: Node): { name: string; params: string[] } | undefined {
+  if (n.k !== "bin" || n.op !== "*" || n.a.k !== "sym") return undefined;
+  const params = n.b.k === "sym" ? [n.b] : n.b.k === "group" ? n.b.items : [];
+  if (params.length === 0 || !params.every((p) => p.k === "sym")) return undefined;
+  return { name: n.a.name, params: params.map((p) => (p as { name: string }).name) };
+}
+
+function equation(lhs: Node, rhs: Node): Value | undefined {
+  if (lhs.k === "text") return { t: "eq", name: lhs.words.join(" ").toLowerCase(), value: interpret(rhs) };
+  if (lhs.k === "sym") return { t: "eq", name: lhs.name, value: interpret(rhs) };
+  const head = functionHead(lhs);
+  if (head) return { t: "fdef", ...head, body: rhs };
+  // (f(n), g(n)) = (n, 1): a system.
+  if (lhs.k === "group" && rhs.k === "group" && lhs.items.length === rhs.items.length) {
+    const parts = lhs.items.map((l, i) => equation(l, rhs.items[i] as Node));
+    if (parts.every((p) => p !== undefined)) return { t: "tuple", items: parts as Value[] };
+  }
+  return undefined;
+}
+
+/** `a < x <= b`, `x < 3`, `3 > x`, `x != 0` in one variable: a set of reals. */
+function inequality(ops: string[], items: Node[]): Value | undefined {
+  if (!ops.every((o) => o in FLIP || o === "!=")) return undefined;
+  const vars = items.map((n, i) => (n.k === "sym" ? i : -1)).filter((i) => i >= 0);
+  for (const vi of vars) {
+    const name = (items[vi] as { name: string }).name;
+    if (items.some((n, i) => i !== vi && freeSymbols(n).has(name))) continue;
+    if (ops.length === 1 && ops[0] === "!=") {
+      const p = items[1 - vi] as Node;
+      return { t: "realset", parts: [{ hi: p, loClosed: false, hiClosed: false }, { lo: p, loClosed: false, hiClosed: false }] };
+    }
+    if (ops.includes("!=")) return undefined;
+    // Read the chain as lower bounds on the left of the variable and upper bounds on the right (or flipped).
+    const iv: Interval = { loClosed: false, hiClosed: false };
+    const bound = (other: Node, op: string, otherIsLeft: boolean) => {
+      const o = otherIsLeft ? op : (FLIP[op] as string);
+      // o relates other to variable: other < x means lower bound.
+      if (o === "<" || o === "<=") {
+        iv.lo = isInf(other) === -1 ? undefined : other;
+        iv.loClosed = o === "<=" && iv.lo !== undefined;
+      } else {
+        iv.hi = isInf(other) === 1 ? undefined : other;
+        iv.hiClosed = o === ">=" && iv.hi !== undefined;
+      }
+    };
+    if (vi > 0) bound(items[vi - 1] as Node, ops[vi - 1] as string, true);
+    if (vi < items.length - 1) bound(items[vi + 1] as Node, ops[vi] as string, false);
+    // Only the two neighbours of the variable are bounds; a longer chain is an ordering, not a set.
+    if (items.length > 3 || (items.length === 3 && vi !== 1)) return undefined;
+    if (items.length === 3 && ((ops[0] as string)[0] !== (ops[1] as string)[0])) return undefined;
+    return { t: "realset", parts: [iv] };
+  }
+  return undefined;
+}
+
+/** a ± b -> [a + b, a - b]; every ± in one expression takes the same sign. */
+export function expandPm(node: Node): Node[] {
+  if (!hasPm(node)) return [node];
+  return [resolvePm(node, true), resolvePm(node, false)];
+}
+
+function hasPm(n: Node): boolean {
+  switch (n.k) {
+    case "pm":
+      return true;
+    case "bin":
+      return hasPm(n.a) || hasPm(n.b);
+    case "neg":
+    case "unit":
+      return hasPm(n.a);
+    case "call":
+      return n.args.some(hasPm);
+    default:
+      return false;
+  }
+}
+
+function resolvePm(n: Node, plus: boolean): Node {
+  switch (n.k) {
+    case "pm": {
+      const b = resolvePm(n.b, plus);
+      const minus = plus === n.minusFirst;
+      if (!n.a) return minus ? { k: "neg", a: b } : b;
+      return { k: "bin", op: minus ? "-" : "+", a: resolvePm(n.a, plus), b };
+    }
+    case "bin":
+      return { ...n, a: resolvePm(n.a, plus), b: resolvePm(n.b, plus) };
+    case "neg":
+    case "unit":
+      return { ...n, a: resolvePm(n.a, plus) };
+    case "call":
+      return { ...n, args: n.args.map((x) => resolvePm(x, plus)) };
+    default:
+      return n;
+  }
+}
+
+/** Symbols a value depends on (labels and function names excluded). */
+export function valueSymbols(v: Value, out: Set<string> = new Set()): Set<string> {
+  const nodes = (ns: (Node | undefined)[]) => {
+    for (const n of ns) if (n) freeSymbols(n, out);
+  };
+  switch (v.t) {
+    case "scalar":
+      nodes([v.node]);
+      break;
+    case "eq":
+      valueSymbols(v.value, out);
+      break;
+    case "fdef":
+      nodes([v.body]);
+      for (const p of v.params) out.add(p);
+      break;
+    case "tuple":
+    case "set":
+    case "list":
+      for (const x of v.items) valueSymbols(x, out);
+      break;
+    case "realset":
+      for (const p of v.parts) nodes([p.lo, p.hi]);
+      break;
+    case "matrix":
+      nodes(v.rows.flat());
+      break;
+    case "rel":
+      nodes(v.items);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+export function renameValue(v: Value, map: ReadonlyMap<string, string>): Value {
+  const r = (n: Node) => renameSymbols(n, map);
+  const ro = (n: Node | undefined) => n && r(n);
+  switch (v.t) {
+    case "scalar":
+      return { t: "scalar", node: r(v.node) };
+    case "eq":
+      return { ...v, value: renameValue(v.value, map) };
+    case "fdef":
+      return { ...v, params: v.params.map((p) => map.get(p) ?? p), body: r(v.body) };
+    case "tuple":
+    case "set":
+    case "list":
+      return { ...v, items: v.items.map((x) => renameValue(x, map)) };
+    case "realset":
+      return { ...v, parts: v.parts.map((p) => ({ ...p, lo: ro(p.lo), hi: ro(p.hi) })) };
+    case "matrix":
+      return { ...v, rows: v.rows.map((row) => row.map(r)) };
+    case "rel":
+      return { ...v, items: v.items.map(r) };
+    default:
+      return v;
+  }
+}
+
+export { INF };

@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { keepAliveFetch } from "./http-fetch.js";
 
 /** Consecutive failures that open a backend's circuit. */
 const TRIP_AFTER = 5;
@@ -21,6 +22,7 @@ export class Backend {
   private openUntil = 0;
   private cooldown = COOLDOWN_MIN_MS;
   private probing = false;
+  private readonly http: ReturnType<typeof keepAliveFetch>;
 
   constructor(
     readonly url: string,
@@ -28,7 +30,10 @@ export class Backend {
     apiKey: string,
     timeoutMs: number,
   ) {
+    // A couple of sockets beyond the call limit for the /v1/models readiness polls.
+    this.http = keepAliveFetch(limit + 2);
     this.client = new OpenAI({
+      fetch: this.http.fetch,
       baseURL: url,
       // vLLM ignores the key unless started with --api-key; the SDK insists on one.
       apiKey: apiKey || "EMPTY",
@@ -38,6 +43,11 @@ export class Backend {
       maxRetries: 0,
       timeout: timeoutMs + 1_000,
     });
+  }
+
+  /** Drop the idle keep-alive connections. */
+  close(): void {
+    this.http.close();
   }
 
   /** Closed, or half-open with no probe out. */

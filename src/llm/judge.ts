@@ -129,6 +129,7 @@ export class LlmJudge implements Judge {
     this.closing.abort(new Error("LLM verifier closed"));
     for (const f of this.inflight.values()) f.controller.abort(new Error("LLM verifier closed"));
     this.inflight.clear();
+    for (const b of this.backendList) b.close();
   }
 
   async judge(input: JudgeInput, signal?: AbortSignal): Promise<JudgeResult> {

@@ -184,6 +184,12 @@ describe("LlmJudge against the vLLM stand-in", () => {
     ["a 500", { status: 500, message: "boom" }, "error", /HTTP 500 from .*boom/],
     ["a dropped connection", { close: true }, "error", /connection to .* failed/],
     ["malformed JSON", { malformed: true }, "error", /bad reply from/],
+    [
+      "a reply cut mid-body",
+      { cut: true },
+      "error",
+      /connection to .* failed: .*before the reply was complete/,
+    ],
     ["a hang", { hang: true }, "timeout", /no reply within 150 ms/],
   ] as const)(
     "after retries, %s gives %s with a detail, and is not cached",

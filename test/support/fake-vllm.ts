@@ -24,6 +24,8 @@ export interface FakeCall {
   question: string;
   groundTruth: string;
   answer: string;
+  /** From the request's last byte to the reply's first: the time the stand-in held it. */
+  holdMs?: number;
 }
 
 export type FakeReply =
@@ -35,6 +37,8 @@ export type FakeReply =
   | { hang: true }
   /** Drop the connection without a reply. */
   | { close: true; latencyMs?: number }
+  /** Send the headers and half the body, then drop the connection. */
+  | { cut: true; latencyMs?: number }
   /** A 200 whose body is not JSON. */
   | { malformed: true; latencyMs?: number };
 
@@ -116,8 +120,26 @@ export class FakeVllm {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** The counters, as the /fake/stats route reports them. */
+  stats(withHolds = false) {
+    const counters = {
+      calls: this.calls,
+      modelCalls: this.modelCalls,
+      maxInFlight: this.maxInFlight,
+      clientAborts: this.clientAborts,
+    };
+    return withHolds
+      ? { ...counters, holds: this.requests.map((r) => ({ answer: r.answer, holdMs: r.holdMs })) }
+      : counters;
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? "").replace(/\?.*$/, "");
+    if (req.method === "GET" && path === "/fake/stats") {
+      // Not a vLLM route: lets a bench in another process read the counters and hold times.
+      this.json(res, 200, this.stats(req.url?.includes("holds=1")));
+      return;
+    }
     if (req.method === "GET" && path === "/v1/models") {
       this.modelCalls++;
       if (Date.now() - this.startedAt < (this.opts.loadingMs ?? 0)) {
@@ -147,6 +169,7 @@ export class FakeVllm {
         return;
       }
       const prompt = body.messages?.at(-1)?.content ?? "";
+      const receivedAt = performance.now();
       const call: FakeCall = {
         n: ++this.calls,
         body,
@@ -170,7 +193,11 @@ export class FakeVllm {
         finish();
       });
       Promise.resolve(this.script(call)).then(
-        (reply) => this.reply(call, reply, res, finish),
+        (reply) =>
+          this.reply(call, reply, res, () => {
+            call.holdMs = performance.now() - receivedAt;
+            finish();
+          }),
         (err: Error) =>
           this.json(res, 500, { error: { message: `script failed: ${err.message}`, code: 500 } }),
       );
@@ -185,6 +212,10 @@ export class FakeVllm {
       finish();
       if ("close" in reply) {
         res.socket?.destroy();
+      } else if ("cut" in reply) {
+        res.writeHead(200, { "content-type": "application/json", "content-length": 400 });
+        res.write('{"id": "cmpl-1", "choices": [{"message": {"content": "True"}}');
+        setTimeout(() => res.socket?.destroy(), 5);
       } else if ("malformed" in reply) {
         res.writeHead(200, { "content-type": "application/json" });
         res.end('{"id": "cmpl-1", "choices": [{"message": {"content": "Tr');

@@ -1,7 +1,7 @@
 /** Comparison of typed values: by type, exactly where the gold is exact, never by float equality alone. */
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
-import { type Complex, Complex as C, EvalError, evalComplex, evalExact, freeSymbols } from "./numeric.js";
+import { type Complex, Complex as C, EvalError, evalBig, evalComplex, evalExact, freeSymbols } from "./numeric.js";
 import * as Q from "./rational.js";
 import type { Rational } from "./rational.js";
 import { asRealSet, type Interval, renameValue, type Value, valueSymbols } from "./values.js";
@@ -260,7 +260,8 @@ function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
     if (tol === 0) return Q.eq(ge, ae);
     // |g - a| <= half a unit in the last place, exactly.
     const diff = Q.sub(ge, ae);
-    return Q.cmp(diff.n < 0n ? Q.neg(diff) : diff, Q.mul(Q.rat(1n, 2n), tol.exact)) <= 0;
+    // Strictly inside: a value exactly halfway could round either way, so it proves nothing.
+    return Q.cmp(diff.n < 0n ? Q.neg(diff) : diff, Q.mul(Q.rat(1n, 2n), tol.exact)) < 0;
   }
   let gv: Complex;
   let av: Complex;
@@ -275,8 +276,8 @@ function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
   if (Math.max(gv.abs(), av.abs()) > FLOAT_TRUST_LIMIT) return false;
   const tol = precisionTol(gl, al, ctx);
   if (tol === undefined) return false;
-  if (tol === 0) return close(gv, av, ctx.relTol);
-  return gv.sub(av).abs() <= 0.5 * tol.float * (1 + 1e-9) + 1e-15;
+  if (tol === 0) return close(gv, av, ctx.relTol) && !refutedPrecisely(g, a, new Map(), ctx);
+  return gv.sub(av).abs() < 0.5 * tol.float * (1 - 1e-9);
 }
 
 /**
@@ -317,6 +318,18 @@ function isReal(z: Complex): boolean {
 interface Point {
   exact?: Map<string, Rational>;
   complex: Map<string, Complex>;
+}
+
+/**
+ * Doubles agreeing to 1e-9 do not make sqrt(2) + 1e-20 equal to sqrt(2): where both sides are real and
+ * decimal.js can evaluate them, they must also agree to 30 digits.
+ */
+function refutedPrecisely(g: Node, a: Node, env: ReadonlyMap<string, Rational>, ctx: CompareContext): boolean {
+  const gb = evalBig(g, env, ctx.budget);
+  const ab = gb && evalBig(a, env, ctx.budget);
+  if (!gb || !ab) return false;
+  const scale = gb.abs().toNumber();
+  return !gb.minus(ab).abs().lte(1e-30 * Math.max(1, scale));
 }
 
 /** Seeded points: six rational real points of both signs, then two complex ones. */
@@ -371,7 +384,10 @@ function functionEq(g: Node, a: Node, vars: string[], ctx: CompareContext): bool
       throw e;
     }
     if (!isFiniteC(gv) || !isFiniteC(av)) continue;
-    if (close(gv, av, Math.max(ctx.relTol, 1e-9))) agree++;
+    if (close(gv, av, Math.max(ctx.relTol, 1e-9))) {
+      if (pt.exact && isReal(gv) && refutedPrecisely(g, a, pt.exact, ctx)) return false;
+      agree++;
+    }
     // Disagreeing real values refute; disagreeing complex values may be branch choices, so they only abstain.
     else if (isReal(gv) && isReal(av)) return false;
   }
@@ -400,7 +416,8 @@ function constValue(n: Node, ctx: CompareContext): number | undefined {
   }
 }
 
-const sameNum = (x: number, y: number) => x === y || Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(x), Math.abs(y));
+const sameNum = (x: number, y: number) =>
+  x === y || (Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(x), Math.abs(y)));
 
 /** Endpoints as numbers, holes cut out, sorted and merged; undefined when an endpoint is not a constant. */
 function canonical(parts: Interval[], ctx: CompareContext): NumInterval[] | undefined {

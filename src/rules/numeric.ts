@@ -245,6 +245,136 @@ function complexCall(fn: string, args: Complex[]): Complex {
   }
 }
 
+/** The part of decimal.js (mathjs BigNumber) used for high-precision confirmation. */
+export interface Big {
+  plus(b: Big): Big;
+  minus(b: Big): Big;
+  times(b: Big): Big;
+  div(b: Big): Big;
+  pow(b: Big): Big;
+  neg(): Big;
+  abs(): Big;
+  sqrt(): Big;
+  exp(): Big;
+  ln(): Big;
+  sin(): Big;
+  cos(): Big;
+  tan(): Big;
+  asin(): Big;
+  acos(): Big;
+  atan(): Big;
+  floor(): Big;
+  ceil(): Big;
+  isFinite(): boolean;
+  isNaN(): boolean;
+  isInteger(): boolean;
+  isNegative(): boolean;
+  toNumber(): number;
+  lte(b: Big | number): boolean;
+}
+
+/** 40 digits: far past doubles, cheap enough to run on every accepted inexact comparison. */
+const bigMath = math.create(math.all as math.FactoryFunctionMap, { precision: 40 });
+const big = (x: string | number) => bigMath.bignumber(x) as unknown as Big;
+const BIG_PI = big(-1).acos();
+const BIG_E = big(1).exp();
+const BIG_ONE = big(1);
+
+/** Real value to 40 digits, or undefined when it leaves the reals or uses what decimal.js lacks. */
+export function evalBig(node: Node, env: ReadonlyMap<string, Rational>, budget?: Budget): Big | undefined {
+  budget?.check();
+  const r = evalBigInner(node, env, budget);
+  return r && !r.isNaN() && r.isFinite() ? r : undefined;
+}
+
+function ratBig(q: Rational): Big {
+  return big(q.n.toString()).div(big(q.d.toString()));
+}
+
+function evalBigInner(node: Node, env: ReadonlyMap<string, Rational>, budget?: Budget): Big | undefined {
+  const rec = (n: Node) => evalBig(n, env, budget);
+  switch (node.k) {
+    case "num":
+      return ratBig(node.v);
+    case "sym": {
+      const q = env.get(node.name);
+      return q && ratBig(q);
+    }
+    case "const":
+      return node.name === "pi" ? BIG_PI : node.name === "e" ? BIG_E : undefined;
+    case "neg":
+      return rec(node.a)?.neg();
+    case "unit": {
+      const a = rec(node.a);
+      return a && (node.unit === "deg" ? a.times(BIG_PI).div(big(180)) : a.div(big(100)));
+    }
+    case "bin": {
+      const a = rec(node.a);
+      const b = a && rec(node.b);
+      if (!a || !b) return undefined;
+      switch (node.op) {
+        case "+":
+          return a.plus(b);
+        case "-":
+          return a.minus(b);
+        case "*":
+          return a.times(b);
+        case "/":
+          return a.div(b);
+        case "^":
+          // Negative bases only to integer powers (else complex).
+          return a.isNegative() && !b.isInteger() ? undefined : a.pow(b);
+      }
+      return undefined;
+    }
+    case "call": {
+      const args = node.args.map(rec);
+      if (args.some((x) => x === undefined)) return undefined;
+      return bigCall(node.fn, args as Big[]);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function bigCall(fn: string, args: Big[]): Big | undefined {
+  const [a, b] = args as [Big, Big | undefined];
+  const unit = (x: Big) => x.abs().lte(1);
+  switch (fn) {
+    case "sqrt":
+      return a.isNegative() ? undefined : a.sqrt();
+    case "sin":
+      return a.sin();
+    case "cos":
+      return a.cos();
+    case "tan":
+      return a.tan();
+    case "arcsin":
+      return unit(a) ? a.asin() : undefined;
+    case "arccos":
+      return unit(a) ? a.acos() : undefined;
+    case "arctan":
+      return a.atan();
+    case "exp":
+      return a.exp();
+    case "ln":
+      return a.isNegative() ? undefined : a.ln();
+    case "log":
+      if (a.isNegative()) return undefined;
+      return b ? (b.isNegative() ? undefined : a.ln().div(b.ln())) : a.ln();
+    case "abs":
+      return a.abs();
+    case "floor":
+      return a.floor();
+    case "ceil":
+      return a.ceil();
+    case "root":
+      return b && !a.isNegative() ? a.pow(BIG_ONE.div(b)) : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** Free symbols of a tree, in first-seen order. */
 export function freeSymbols(node: Node, out: Set<string> = new Set()): Set<string> {
   switch (node.k) {

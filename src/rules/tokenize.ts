@@ -137,7 +137,7 @@ export function tokenize(src: string, budget?: Budget): Token[] {
     if (/[a-zA-Z]/.test(c)) {
       let j = i;
       while (j < n && /[a-zA-Z]/.test(src[j] as string)) j++;
-      pushLetters(src.slice(i, j), push);
+      pushLetters(src.slice(i, j), push, besideWord(src, i, j));
       i = j;
       continue;
     }
@@ -190,13 +190,23 @@ function normalizeInner(s: string): string {
   return s.replace(/\s+/g, " ");
 }
 
+/** Two-letter English words; read as words only next to other prose ("no solution", not "2an"). */
+const SHORT_WORDS = new Set(["no", "is", "of", "to", "at", "on", "be", "by", "it", "an", "as", "if", "so", "we", "in", "up"]);
+
+function besideWord(src: string, start: number, end: number): boolean {
+  const before = /(?<![\\a-zA-Z])([a-zA-Z]{3,})[\s,]*$/.exec(src.slice(Math.max(0, start - 40), start));
+  const after = /^[\s,]*([a-zA-Z]{3,})/.exec(src.slice(end, end + 40));
+  const prose = (m: RegExpExecArray | null) => !!m && !FUNCTIONS.has(m[1] as string);
+  return prose(before) || prose(after);
+}
+
 /** A run of plain letters: a function name, "and"/"or", a prose word, or single-letter symbols. */
-function pushLetters(run: string, push: (t: Token) => void): void {
+function pushLetters(run: string, push: (t: Token) => void, besideProse: boolean): void {
   const lower = run.toLowerCase();
   if (FUNCTIONS.has(run)) push({ t: "cmd", s: run });
   else if (lower === "and" || lower === "or") push({ t: "op", s: lower });
   else if (run === "pi") push({ t: "id", s: "pi" });
-  else if (run.length >= 3) push({ t: "word", s: run });
+  else if (run.length >= 3 || (besideProse && SHORT_WORDS.has(lower))) push({ t: "word", s: run });
   else for (const ch of run) push({ t: "id", s: ch });
 }
 

@@ -9,6 +9,7 @@ export interface Extracted {
 
 /** A response this short without any marker is taken to be the answer itself. */
 const BARE_MAX_CHARS = 200;
+const TAIL_CHARS = 4000;
 
 /** The contents of the last \boxed{...} or \fbox{...} with balanced braces ("" for an empty box). */
 export function lastBoxed(text: string): string | undefined {
@@ -81,8 +82,10 @@ export function extractAnswer(response: string): Extracted | undefined {
   const trimmed = text.trim();
   if (!trimmed) return undefined;
   if (trimmed.length <= BARE_MAX_CHARS && !trimmed.includes("\n\n")) return { answer: trimmed, how: "bare" };
-  const span = lastMathSpan(text);
+  // Only the tail can hold a final answer; scanning less also bounds the regex work.
+  const tail = text.slice(-TAIL_CHARS);
+  const span = lastMathSpan(tail);
   if (span) return { answer: span, how: "math" };
-  const num = lastNumber(text);
+  const num = lastNumber(tail);
   return num === undefined ? undefined : { answer: num, how: "number" };
 }

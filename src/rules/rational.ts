@@ -62,16 +62,14 @@ export function powInt(a: Rational, k: bigint): Rational | undefined {
 function intRoot(x: bigint, k: bigint): bigint | undefined {
   if (x < 0n) return undefined;
   if (x < 2n) return x;
-  // Newton from a float guess, then fix up; exact for any size.
-  let r = BigInt(Math.floor(Number(x) ** (1 / Number(k))));
-  if (r < 1n) r = 1n;
-  for (let i = 0; i < 200; i++) {
+  // Newton's method from above (2^ceil(bits/k) >= root) decreases monotonically to floor(root).
+  let r = 1n << ((bits(x) + k - 1n) / k);
+  for (;;) {
     const next = ((k - 1n) * r + x / r ** (k - 1n)) / k;
-    if (next >= r && i > 0) break;
+    if (next >= r) break;
     r = next;
   }
-  for (const c of [r - 1n, r, r + 1n]) if (c >= 0n && c ** k === x) return c;
-  return undefined;
+  return r ** k === x ? r : undefined;
 }
 
 /** a^(p/q) when the result is rational (perfect powers), else undefined. */

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { extractAnswer, lastBoxed } from "../../src/rules/extract.js";
+
+describe("extract", () => {
+  it("takes the last box with nested braces", () => {
+    expect(lastBoxed("\\boxed{1} then \\boxed{\\frac{a}{\\sqrt{b}}}")).toBe("\\frac{a}{\\sqrt{b}}");
+    expect(lastBoxed("\\fbox{x^{2}}")).toBe("x^{2}");
+    expect(lastBoxed("\\boxed{}")).toBe("");
+    expect(lastBoxed("\\boxed{unclosed")).toBeUndefined();
+  });
+  it("reads only what follows </think>", () => {
+    expect(extractAnswer("<think>\\boxed{1}</think>so 2")).toEqual({ answer: "so 2", how: "bare" });
+    expect(extractAnswer("<think>\\boxed{1} and never closed")).toBeUndefined();
+  });
+  it("finds marker phrases", () => {
+    const long = `${"work ".repeat(60)}\n\n`;
+    expect(extractAnswer(`${long}The final answer is $\\frac12$.`)?.answer).toBe("$\\frac12$");
+    expect(extractAnswer(`${long}Answer: 42`)?.answer).toBe("42");
+    expect(extractAnswer(`${long}#### 7`)?.answer).toBe("7");
+  });
+  it("treats a short response as the bare answer", () => {
+    expect(extractAnswer("  (1, 2)  ")).toEqual({ answer: "(1, 2)", how: "bare" });
+  });
+  it("falls back to the last math span, then the last number", () => {
+    const long = `${"words ".repeat(60)}\n\n`;
+    expect(extractAnswer(`${long}so $x=3$ and then $y = 4$ is it`)).toEqual({ answer: "y = 4", how: "math" });
+    expect(extractAnswer(`${long}it is 12 or rather 13 apples`)).toEqual({ answer: "13", how: "number" });
+    expect(extractAnswer(`${long}nothing here`)).toBeUndefined();
+  });
+});

@@ -5,7 +5,10 @@ import { verifyAnswer } from "../../dist/rules/index.js";
 
 const file = process.argv[2] ?? "../shared/data/hardverify-math-dev.jsonl";
 const verbose = process.argv.includes("--verbose");
-const rows = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const rows = readFileSync(file, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 let pos = 0;
 let tp = 0;
 let neg = 0;
@@ -27,7 +30,8 @@ for (const r of rows) {
     neg++;
     if (ok) fps.push(r.id);
   }
-  if (verbose && ok !== r.label) console.log(`${r.id}\t${res.outcome}\t${res.detail ?? ""}\t${r.ground_truth} || ${r.response}`);
+  if (verbose && ok !== r.label)
+    console.log(`${r.id}\t${res.outcome}\t${res.detail ?? ""}\t${r.ground_truth} || ${r.response}`);
 }
 console.log(`accepted correct: ${tp}/${pos} (${((100 * tp) / pos).toFixed(1)}%)`);
 console.log(`accepted wrong: ${fps.length}/${neg} ${fps.join(" ")}`);

@@ -4,7 +4,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { verifyAnswer } from "../../dist/rules/index.js";
 
 const [path, out] = process.argv.slice(2);
-const rows = readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const rows = readFileSync(path, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 const opts = { budgetMs: 1000 };
 
 function runOnce() {
@@ -21,4 +24,7 @@ function runOnce() {
 
 runOnce(); // warm-up: module init and JIT, as the Python side warms its imports
 const { ms, accepted } = runOnce();
-writeFileSync(out, JSON.stringify({ ids: rows.map((r) => r.id), ms, accepted, labels: rows.map((r) => !!r.label) }));
+writeFileSync(
+  out,
+  JSON.stringify({ ids: rows.map((r) => r.id), ms, accepted, labels: rows.map((r) => !!r.label) }),
+);

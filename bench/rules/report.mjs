@@ -24,7 +24,14 @@ const mv = stats(load(mvPath));
 const f = (x) => x.toFixed(3);
 console.log("| verifier | accepted correct | accepted wrong | median ms | p90 ms | p99 ms |");
 console.log("|---|---|---|---|---|---|");
-for (const [name, s] of [["tinyv rules", ours], ["Math-Verify 0.8.0", mv]]) {
-  console.log(`| ${name} | ${s.tp}/${s.pos} | ${s.fp.length} (${s.fp.join(", ") || "none"}) | ${f(s.median)} | ${f(s.p90)} | ${f(s.p99)} |`);
+for (const [name, s] of [
+  ["tinyv rules", ours],
+  ["Math-Verify 0.8.0", mv],
+]) {
+  console.log(
+    `| ${name} | ${s.tp}/${s.pos} | ${s.fp.length} (${s.fp.join(", ") || "none"}) | ${f(s.median)} | ${f(s.p90)} | ${f(s.p99)} |`,
+  );
 }
-console.log(`\nratio (Math-Verify / ours): median ${(mv.median / ours.median).toFixed(1)}x, p99 ${(mv.p99 / ours.p99).toFixed(1)}x`);
+console.log(
+  `\nratio (Math-Verify / ours): median ${(mv.median / ours.median).toFixed(1)}x, p99 ${(mv.p99 / ours.p99).toFixed(1)}x`,
+);

@@ -1,15 +1,25 @@
 /** Comparison of typed values: by type, exactly where the gold is exact, never by float equality alone. */
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
-import { type Complex, Complex as C, EvalError, evalBig, evalComplex, evalExact, freeSymbols } from "./numeric.js";
-import * as Q from "./rational.js";
+import {
+  Complex as C,
+  type Complex,
+  EvaluationError,
+  evalBig,
+  evalComplex,
+  evalExact,
+  freeSymbols,
+} from "./numeric.js";
 import type { Rational } from "./rational.js";
+import * as Q from "./rational.js";
 import { asRealSet, type Interval, renameValue, type Value, valueSymbols } from "./values.js";
 
 export interface CompareContext {
   budget: Budget;
   /** Relative tolerance for inexact closed-form values (sqrt 2, pi) and random-point evaluation. */
   relTol: number;
+  /** Relative tolerance at 40 digits; tiny unless the caller asked for a looser relTol. */
+  preciseRelTol: number;
   /** A decimal answer coarser than the gold must still carry this many significant digits. */
   minSigDigits: number;
 }
@@ -23,13 +33,19 @@ export function answersEqual(gold: Value, answer: Value, ctx: CompareContext): b
   return valuesEqual(gold, renameFreeSymbol(gold, answer), ctx);
 }
 
-/** One free symbol on each side with different names (k vs n, C vs c): the same answer in other letters. */
+/**
+ * The same answer in other letters: the only variable on each side (k*pi vs n*pi, t vs x), or one
+ * symbol whose case differs (C vs c). Never a rename among several variables (a + b vs a + c).
+ */
 function renameFreeSymbol(gold: Value, answer: Value): Value {
   const gs = valueSymbols(gold);
   const as = valueSymbols(answer);
   const onlyG = [...gs].filter((s) => !as.has(s));
   const onlyA = [...as].filter((s) => !gs.has(s));
-  if (onlyG.length === 1 && onlyA.length === 1) return renameValue(answer, new Map([[onlyA[0] as string, onlyG[0] as string]]));
+  if (onlyG.length !== 1 || onlyA.length !== 1) return answer;
+  const [g, a] = [onlyG[0] as string, onlyA[0] as string];
+  if ((gs.size === 1 && as.size === 1) || g.toLowerCase() === a.toLowerCase())
+    return renameValue(answer, new Map([[a, g]]));
   return answer;
 }
 
@@ -54,7 +70,8 @@ export function valuesEqual(gold: Value, answer: Value, ctx: CompareContext): bo
     const renamed = renameValue(a, map) as typeof a;
     return scalarEq(g.body, renamed.body, ctx);
   }
-  if (g.t === "eq" || g.t === "fdef" || a.t === "eq" || a.t === "fdef") return valuesEqual(unlabel(g), unlabel(a), ctx);
+  if (g.t === "eq" || g.t === "fdef" || a.t === "eq" || a.t === "fdef")
+    return valuesEqual(unlabel(g), unlabel(a), ctx);
   switch (g.t) {
     case "scalar":
       return a.t === "scalar" && scalarEq(g.node, a.node, ctx);
@@ -76,7 +93,12 @@ export function valuesEqual(gold: Value, answer: Value, ctx: CompareContext): bo
       return a.t === "tuple" && vectorEq(g, a.items, ctx);
     case "rel":
       if (a.t === "rel") return relEq(g, a, ctx);
-      return a.t === "scalar" && g.ops.length === 1 && g.ops[0] === "=" && equationGives(g.items as [Node, Node], a.node, ctx);
+      return (
+        a.t === "scalar" &&
+        g.ops.length === 1 &&
+        g.ops[0] === "=" &&
+        equationGives(g.items as [Node, Node], a.node, ctx)
+      );
   }
   return false;
 }
@@ -99,7 +121,12 @@ function unorderedEq(g: Value[], a: Value[], ctx: CompareContext): boolean {
   // Labelled on both sides with the same labels: pair by label.
   const gl = g.map(labelOf);
   const al = a.map(labelOf);
-  if (gl.every((l) => l) && al.every((l) => l) && new Set(gl).size === g.length && gl.every((l) => al.includes(l))) {
+  if (
+    gl.every((l) => l) &&
+    al.every((l) => l) &&
+    new Set(gl).size === g.length &&
+    gl.every((l) => al.includes(l))
+  ) {
     return g.every((x, i) => valuesEqual(x, a[al.indexOf(gl[i])] as Value, ctx));
   }
   if (orderedEq(g, a, ctx)) return true;
@@ -129,18 +156,29 @@ function unorderedEq(g: Value[], a: Value[], ctx: CompareContext): boolean {
   return true;
 }
 
-function matrixEq(g: Extract<Value, { t: "matrix" }>, a: Extract<Value, { t: "matrix" }>, ctx: CompareContext) {
+function matrixEq(
+  g: Extract<Value, { t: "matrix" }>,
+  a: Extract<Value, { t: "matrix" }>,
+  ctx: CompareContext,
+) {
   return (
     g.rows.length === a.rows.length &&
     g.rows.every(
-      (row, i) => row.length === (a.rows[i] as Node[]).length && row.every((x, j) => scalarEq(x, (a.rows[i] as Node[])[j] as Node, ctx)),
+      (row, i) =>
+        row.length === (a.rows[i] as Node[]).length &&
+        row.every((x, j) => scalarEq(x, (a.rows[i] as Node[])[j] as Node, ctx)),
     )
   );
 }
 
 /** A one-row or one-column matrix against a tuple. */
 function vectorEq(m: Extract<Value, { t: "matrix" }>, items: Value[], ctx: CompareContext): boolean {
-  const flat = m.rows.length === 1 ? m.rows[0] : m.rows.every((r) => r.length === 1) ? m.rows.map((r) => r[0] as Node) : undefined;
+  const flat =
+    m.rows.length === 1
+      ? m.rows[0]
+      : m.rows.every((r) => r.length === 1)
+        ? m.rows.map((r) => r[0] as Node)
+        : undefined;
   if (!flat || flat.length !== items.length) return false;
   return flat.every((x, i) => {
     const it = items[i] as Value;
@@ -150,9 +188,14 @@ function vectorEq(m: Extract<Value, { t: "matrix" }>, items: Value[], ctx: Compa
 
 const FLIP: Record<string, string> = { "<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!=" };
 
-function relEq(g: Extract<Value, { t: "rel" }>, a: Extract<Value, { t: "rel" }>, ctx: CompareContext): boolean {
+function relEq(
+  g: Extract<Value, { t: "rel" }>,
+  a: Extract<Value, { t: "rel" }>,
+  ctx: CompareContext,
+): boolean {
   if (g.ops.length !== a.ops.length) return false;
-  const same = g.ops.every((o, i) => o === a.ops[i]) && g.items.every((x, i) => scalarEq(x, a.items[i] as Node, ctx));
+  const same =
+    g.ops.every((o, i) => o === a.ops[i]) && g.items.every((x, i) => scalarEq(x, a.items[i] as Node, ctx));
   if (same) return true;
   const n = a.items.length;
   return (
@@ -191,7 +234,7 @@ function equationGives([lhs, rhs]: [Node, Node], answer: Node, ctx: CompareConte
       if (res.abs() > 1e-8 * Math.max(1, slope.abs(), sol.abs())) return false;
       agree++;
     } catch (e) {
-      if (!(e instanceof EvalError)) throw e;
+      if (!(e instanceof EvaluationError)) throw e;
     }
   }
   return agree >= MIN_AGREEING_POINTS;
@@ -207,7 +250,9 @@ function unitOf(n: Node): "deg" | "pct" | undefined {
 function percentAsNumber(inner: Node): Node {
   if (inner.k === "num") {
     const v = Q.mul(inner.v, Q.rat(1n, 100n));
-    return inner.decimals === undefined ? { k: "num", v, text: inner.text } : { k: "num", v, decimals: inner.decimals + 2, text: inner.text };
+    return inner.decimals === undefined
+      ? { k: "num", v, text: inner.text }
+      : { k: "num", v, decimals: inner.decimals + 2, text: inner.text };
   }
   return { k: "bin", op: "/", a: inner, b: { k: "num", v: Q.rat(100n), text: "100" } };
 }
@@ -215,7 +260,8 @@ function percentAsNumber(inner: Node): Node {
 export function scalarEq(g: Node, a: Node, ctx: CompareContext): boolean {
   const gu = unitOf(g);
   const au = unitOf(a);
-  if (gu === au) return gu ? scalarCore((g as { a: Node }).a, (a as { a: Node }).a, ctx) : scalarCore(g, a, ctx);
+  if (gu === au)
+    return gu ? scalarCore((g as { a: Node }).a, (a as { a: Node }).a, ctx) : scalarCore(g, a, ctx);
   if (gu && au) return false;
   // One side carries ° or %: equal as bare numbers (45° vs 45) or after conversion (pi/4 vs 45°, 5/8 vs 62.5%).
   const [marked, other, goldMarked] = gu ? [g, a, true] : [a, g, false];
@@ -235,7 +281,10 @@ interface Literal {
 function literalOf(n: Node): Literal | undefined {
   if (n.k === "neg") return literalOf(n.a);
   if (n.k !== "num" || n.decimals === undefined) return undefined;
-  const mantissa = n.text.replace(/[eE].*$/, "").replace(".", "").replace(/^0+/, "");
+  const mantissa = n.text
+    .replace(/[eE].*$/, "")
+    .replace(".", "")
+    .replace(/^0+/, "");
   return { decimals: n.decimals, sig: mantissa.length };
 }
 
@@ -269,7 +318,7 @@ function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
     gv = evalComplex(g, new Map(), ctx.budget);
     av = evalComplex(a, new Map(), ctx.budget);
   } catch (e) {
-    if (e instanceof EvalError) return false;
+    if (e instanceof EvaluationError) return false;
     throw e;
   }
   if (!isFiniteC(gv) || !isFiniteC(av)) return false;
@@ -322,14 +371,22 @@ interface Point {
 
 /**
  * Doubles agreeing to 1e-9 do not make sqrt(2) + 1e-20 equal to sqrt(2): where both sides are real and
- * decimal.js can evaluate them, they must also agree to 30 digits.
+ * decimal.js can evaluate them, they must also agree to 30 digits (or to the caller's relTol).
  */
-function refutedPrecisely(g: Node, a: Node, env: ReadonlyMap<string, Rational>, ctx: CompareContext): boolean {
+function refutedPrecisely(
+  g: Node,
+  a: Node,
+  env: ReadonlyMap<string, Rational>,
+  ctx: CompareContext,
+): boolean {
   const gb = evalBig(g, env, ctx.budget);
   const ab = gb && evalBig(a, env, ctx.budget);
   if (!gb || !ab) return false;
   const scale = gb.abs().toNumber();
-  return !gb.minus(ab).abs().lte(1e-30 * Math.max(1, scale));
+  return !gb
+    .minus(ab)
+    .abs()
+    .lte(ctx.preciseRelTol * Math.max(1, scale));
 }
 
 /** Seeded points: six rational real points of both signs, then two complex ones. */
@@ -381,7 +438,7 @@ function functionEq(g: Node, a: Node, vars: string[], ctx: CompareContext): bool
       gv = evalComplex(g, pt.complex, ctx.budget);
       av = evalComplex(a, pt.complex, ctx.budget);
     } catch (e) {
-      if (e instanceof EvalError) continue;
+      if (e instanceof EvaluationError) continue;
       throw e;
     }
     if (!isFiniteC(gv) || !isFiniteC(av)) continue;
@@ -416,13 +473,16 @@ function constValue(n: Node, ctx: CompareContext): number | undefined {
     const z = evalComplex(n, new Map(), ctx.budget);
     return isReal(z) && Number.isFinite(z.re) ? z.re : undefined;
   } catch (e) {
-    if (e instanceof EvalError) return undefined;
+    if (e instanceof EvaluationError) return undefined;
     throw e;
   }
 }
 
 const sameNum = (x: number, y: number) =>
-  x === y || (Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(x), Math.abs(y)));
+  x === y ||
+  (Number.isFinite(x) &&
+    Number.isFinite(y) &&
+    Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(x), Math.abs(y)));
 
 /** Endpoints as numbers, holes cut out, sorted and merged; undefined when an endpoint is not a constant. */
 function canonical(parts: Interval[], ctx: CompareContext): NumInterval[] | undefined {
@@ -431,7 +491,9 @@ function canonical(parts: Interval[], ctx: CompareContext): NumInterval[] | unde
     const lo = p.lo ? constValue(p.lo, ctx) : Number.NEGATIVE_INFINITY;
     const hi = p.hi ? constValue(p.hi, ctx) : Number.POSITIVE_INFINITY;
     if (lo === undefined || hi === undefined || lo > hi) return undefined;
-    let pieces: NumInterval[] = [{ lo, hi, loClosed: p.loClosed, hiClosed: p.hiClosed, loNode: p.lo, hiNode: p.hi }];
+    let pieces: NumInterval[] = [
+      { lo, hi, loClosed: p.loClosed, hiClosed: p.hiClosed, loNode: p.lo, hiNode: p.hi },
+    ];
     for (const h of p.holes ?? []) {
       const hv = constValue(h, ctx);
       if (hv === undefined) return undefined;
@@ -468,7 +530,13 @@ function canonical(parts: Interval[], ctx: CompareContext): NumInterval[] | unde
   return merged;
 }
 
-function endpointEq(g: Node | undefined, a: Node | undefined, gv: number, av: number, ctx: CompareContext): boolean {
+function endpointEq(
+  g: Node | undefined,
+  a: Node | undefined,
+  gv: number,
+  av: number,
+  ctx: CompareContext,
+): boolean {
   if (!Number.isFinite(gv) || !Number.isFinite(av)) return gv === av;
   return g !== undefined && a !== undefined && scalarEq(g, a, ctx);
 }
@@ -495,10 +563,13 @@ function realSetsEqual(gold: Value, answer: Value, ctx: CompareContext): boolean
   }
   // Symbolic endpoints (k*pi - ...): compare as written, in order.
   if (gp.length !== ap.length || [...gp, ...ap].some((p) => p.holes?.length)) return false;
-  const sameEnd = (x?: Node, y?: Node) => (x === undefined ? y === undefined : y !== undefined && scalarEq(x, y, ctx));
+  const sameEnd = (x?: Node, y?: Node) =>
+    x === undefined ? y === undefined : y !== undefined && scalarEq(x, y, ctx);
   return gp.every((g, i) => {
     const a = ap[i] as Interval;
-    return g.loClosed === a.loClosed && g.hiClosed === a.hiClosed && sameEnd(g.lo, a.lo) && sameEnd(g.hi, a.hi);
+    return (
+      g.loClosed === a.loClosed && g.hiClosed === a.hiClosed && sameEnd(g.lo, a.lo) && sameEnd(g.hi, a.hi)
+    );
   });
 }
 
@@ -512,7 +583,7 @@ function hasOpaque(n: Node): boolean {
 export function nodeKey(n: Node): string {
   switch (n.k) {
     case "num":
-      return Q.toString(n.v) + (n.decimals === undefined ? "" : `~${n.decimals}`);
+      return Q.format(n.v) + (n.decimals === undefined ? "" : `~${n.decimals}`);
     case "sym":
       return `$${n.name}`;
     case "const":

@@ -1,33 +1,35 @@
 /** Finding the final answer in a model response (chain of thought or bare answer). */
+import { braced } from "./braces.js";
 
 export type ExtractHow = "boxed" | "marker" | "bare" | "math" | "number";
 
 export interface Extracted {
   answer: string;
   how: ExtractHow;
+  /** Every box in the final part of the response (the last one is `answer` when how = "boxed"). */
+  boxes: string[];
 }
 
 /** A response this short without any marker is taken to be the answer itself. */
 const BARE_MAX_CHARS = 200;
 const TAIL_CHARS = 4000;
 
-/** The contents of the last \boxed{...} or \fbox{...} with balanced braces ("" for an empty box). */
-export function lastBoxed(text: string): string | undefined {
-  const re = /\\(?:boxed|fbox)\s*\{/g;
-  let last: number | undefined;
-  for (let m = re.exec(text); m; m = re.exec(text)) last = m.index + m[0].length;
-  if (last === undefined) return undefined;
-  let depth = 1;
-  for (let i = last; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "\\") {
-      i++;
-      continue;
-    }
-    if (ch === "{") depth++;
-    else if (ch === "}" && --depth === 0) return text.slice(last, i).trim();
+/** Contents of every \boxed{...} / \fbox{...} with balanced braces, in order ("" for an empty box). */
+export function allBoxed(text: string): string[] {
+  const re = /\\(?:boxed|fbox)\s*(?=\{)/g;
+  const out: string[] = [];
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const group = braced(text, m.index + m[0].length);
+    if (!group) break;
+    out.push(group.body.trim());
+    re.lastIndex = group.end;
   }
-  return undefined;
+  return out;
+}
+
+export function lastBoxed(text: string): string | undefined {
+  const boxes = allBoxed(text);
+  return boxes[boxes.length - 1];
 }
 
 const MARKERS = [
@@ -75,17 +77,19 @@ export function extractAnswer(response: string): Extracted | undefined {
   const close = text.lastIndexOf("</think>");
   if (close >= 0) text = text.slice(close + "</think>".length);
   else if (text.includes("<think>")) return undefined; // still thinking: no final answer yet
-  const boxed = lastBoxed(text);
-  if (boxed !== undefined) return { answer: boxed, how: "boxed" };
+  const boxes = allBoxed(text);
+  const boxed = boxes[boxes.length - 1];
+  if (boxed !== undefined) return { answer: boxed, how: "boxed", boxes };
   const marked = lastMarker(text);
-  if (marked !== undefined) return { answer: marked, how: "marker" };
+  if (marked !== undefined) return { answer: marked, how: "marker", boxes };
   const trimmed = text.trim();
   if (!trimmed) return undefined;
-  if (trimmed.length <= BARE_MAX_CHARS && !trimmed.includes("\n\n")) return { answer: trimmed, how: "bare" };
+  if (trimmed.length <= BARE_MAX_CHARS && !trimmed.includes("\n\n"))
+    return { answer: trimmed, how: "bare", boxes };
   // Only the tail can hold a final answer; scanning less also bounds the regex work.
   const tail = text.slice(-TAIL_CHARS);
   const span = lastMathSpan(tail);
-  if (span) return { answer: span, how: "math" };
+  if (span) return { answer: span, how: "math", boxes };
   const num = lastNumber(tail);
-  return num === undefined ? undefined : { answer: num, how: "number" };
+  return num === undefined ? undefined : { answer: num, how: "number", boxes };
 }

@@ -4,7 +4,7 @@
  */
 import type { Node } from "./ast.js";
 import { Budget, OverBudget, TooDeep } from "./budget.js";
-import { type CompareContext, answersEqual } from "./compare.js";
+import { answersEqual, type CompareContext } from "./compare.js";
 import { extractAnswer, lastBoxed } from "./extract.js";
 import { normalizeLatex } from "./normalize.js";
 import { ParseError, parseTokens } from "./parse.js";
@@ -34,10 +34,13 @@ function parseAnswer(text: string, budget: Budget): Parsed {
   }
 }
 
-/** A multiple-choice letter: "C", "(C)", "C." or "(C) 42" (answers only). */
+/** A multiple-choice letter: "C", "(C)", "C." or, in answers, "(C) 42" (but not "C or D"). */
 function choiceLetter(s: string, allowTrailing: boolean): string | undefined {
-  const m = allowTrailing ? /^\(?([A-J])\)?(?:[.:)]?(?:\s.*)?)?$/.exec(s) : /^\(?([A-J])\)?$/.exec(s);
-  return m?.[1];
+  const m = allowTrailing ? /^\(?([A-J])\)?(?:[.:)]?(?:\s(.*))?)?$/.exec(s) : /^\(?([A-J])\)?$/.exec(s);
+  if (!m) return undefined;
+  // Naming a second option, or joining options, is a hedge.
+  if (m[2] && /(?:^|[^a-zA-Z\\])(?:[A-J]|or|and)(?![a-zA-Z])/.test(m[2])) return undefined;
+  return m[1];
 }
 
 /** Gold as stored may be wrapped in $...$ or a box. */
@@ -49,17 +52,24 @@ const squash = (s: string) => s.replace(/\s+/g, "");
 
 export function verifyAnswer(gold: string, response: string, options: RuleOptions): RuleResult {
   const maxChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
-  if (response.length > MAX_RESPONSE_CHARS) return { outcome: "over_budget", extracted: "", detail: "response too long" };
+  if (response.length > MAX_RESPONSE_CHARS)
+    return { outcome: "over_budget", extracted: "", detail: "response too long" };
   const budget = new Budget(options.budgetMs);
   const found = extractAnswer(response);
-  if (!found || !found.answer.trim()) return { outcome: "no_answer", extracted: found?.answer ?? "" };
-  const extracted = found.answer;
+  if (!found?.answer.trim()) return { outcome: "no_answer", extracted: found?.answer ?? "" };
+  // Several different boxes are several values: right only when the gold lists them all.
+  const answers =
+    found.how === "boxed"
+      ? [...new Map(found.boxes.map((b) => [squash(normalizeLatex(b)), b])).values()]
+      : [found.answer];
+  const extracted = answers.join(", ");
   if (extracted.length > maxChars || gold.length > maxChars)
     return { outcome: "over_budget", extracted, detail: "input too long" };
   try {
-    return judge(goldText(gold), extracted, budget, {
+    return judge(goldText(gold), answers, extracted, budget, {
       budget,
       relTol: options.relTol ?? DEFAULT_REL_TOL,
+      preciseRelTol: options.relTol ?? 1e-30,
       minSigDigits: DEFAULT_MIN_SIG_DIGITS,
     });
   } catch (e) {
@@ -69,29 +79,40 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
   }
 }
 
-function judge(goldRaw: string, extracted: string, budget: Budget, ctx: CompareContext): RuleResult {
+function judge(
+  goldRaw: string,
+  answers: string[],
+  extracted: string,
+  budget: Budget,
+  ctx: CompareContext,
+): RuleResult {
   const g = normalizeLatex(goldRaw);
-  const a = normalizeLatex(extracted);
-  if (!a) return { outcome: "no_answer", extracted };
-  if (squash(g) === squash(a)) return { outcome: "match", extracted, detail: "same text" };
+  const as = answers.map(normalizeLatex).filter((a) => a.length > 0);
+  if (as.length === 0) return { outcome: "no_answer", extracted };
+  if (as.length === 1 && squash(g) === squash(as[0] as string))
+    return { outcome: "match", extracted, detail: "same text" };
   const gChoice = choiceLetter(stripText(g), false);
   if (gChoice) {
-    const aChoice = choiceLetter(stripText(a), true);
-    return aChoice === gChoice
+    const letters = new Set(as.map((a) => choiceLetter(stripText(a), true)));
+    return letters.size === 1 && letters.has(gChoice)
       ? { outcome: "match", extracted, detail: `choice ${gChoice}` }
-      : { outcome: "mismatch", extracted, detail: `choice ${gChoice} vs ${aChoice ?? a}` };
+      : { outcome: "mismatch", extracted, detail: `choice ${gChoice} vs ${[...letters].join(" ")}` };
   }
   budget.checkNow();
   const gp = parseAnswer(g, budget);
-  const ap = parseAnswer(a, budget);
-  if (!gp.ok || !ap.ok) {
-    const why = !gp.ok ? `gold: ${gp.why}` : `answer: ${(ap as { why: string }).why}`;
-    return { outcome: "unparseable", extracted, detail: why };
+  if (!gp.ok) return { outcome: "unparseable", extracted, detail: `gold: ${gp.why}` };
+  const values: Value[] = [];
+  for (const a of as) {
+    const ap = parseAnswer(a, budget);
+    if (!ap.ok) return { outcome: "unparseable", extracted, detail: `answer: ${ap.why}` };
+    // The same value boxed twice in two spellings is still one value.
+    if (!values.some((v) => answersEqual(v, ap.value, ctx))) values.push(ap.value);
   }
+  const answer: Value = values.length === 1 ? (values[0] as Value) : { t: "list", items: values };
   budget.checkNow();
-  return answersEqual(gp.value, ap.value, ctx)
+  return answersEqual(gp.value, answer, ctx)
     ? { outcome: "match", extracted }
-    : { outcome: "mismatch", extracted, detail: `${gp.value.t} vs ${ap.value.t}` };
+    : { outcome: "mismatch", extracted, detail: `${gp.value.t} vs ${answer.t}` };
 }
 
 /** "\text{(B)}" -> "(B)" for choice detection. */

@@ -90,12 +90,17 @@ const SPACING =
 export function normalizeLatex(input: string): string {
   let s = repairEscapes(input);
   // "\\frac" (a doubled backslash before a command name) is the same escaping accident.
-  s = s.replace(/\\\\(?=(?:frac|dfrac|tfrac|sqrt|pi|text|sin|cos|tan|left|right|cdot|times|infty|bigg?)\b)/g, "\\");
+  s = s.replace(
+    /\\\\(?=(?:frac|dfrac|tfrac|sqrt|pi|text|sin|cos|tan|left|right|cdot|times|infty|bigg?)\b)/g,
+    "\\",
+  );
   s = s.replace(/<sup>(.*?)<\/sup>/g, "^{$1}").replace(/<sub>(.*?)<\/sub>/g, "_{$1}");
   for (const [re, rep] of UNICODE) s = s.replace(re, rep);
   s = s.replace(/\\left\.|\\right\./g, " ");
   s = s.replace(/\\[()[\]]/g, " ").replace(/\$/g, " ");
-  s = s.replace(/\\begin\{(?:array)\}\{[^{}]*\}/g, "\\begin{pmatrix}").replace(/\\end\{array\}/g, "\\end{pmatrix}");
+  s = s
+    .replace(/\\begin\{(?:array)\}\{[^{}]*\}/g, "\\begin{pmatrix}")
+    .replace(/\\end\{array\}/g, "\\end{pmatrix}");
   s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, "\\frac").replace(/\\[dt]binom(?![a-zA-Z])/g, "\\binom");
   s = s.replace(SPACING, " ").replace(/~/g, " ");
   s = s.replace(/\\(?:textdegree|degree)(?![a-zA-Z])/g, "^\\circ ");

@@ -2,10 +2,10 @@
 import * as math from "mathjs";
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
-import * as Q from "./rational.js";
 import type { Rational } from "./rational.js";
+import * as Q from "./rational.js";
 
-export class EvalError extends Error {}
+export class EvaluationError extends Error {}
 
 /** The part of mathjs's Complex (complex.js) used here; its bundled typings omit the methods. */
 export interface Complex {
@@ -37,7 +37,10 @@ export interface Complex {
   cosh(): Complex;
   tanh(): Complex;
 }
-export const Complex = (math as unknown as { Complex: unknown }).Complex as new (re: number, im: number) => Complex;
+export const Complex = (math as unknown as { Complex: unknown }).Complex as new (
+  re: number,
+  im: number,
+) => Complex;
 /** mathjs returns a plain number for real arguments. */
 const gammaC = (z: Complex): Complex => {
   const r = (math.gamma as unknown as (z: Complex) => Complex | number)(z);
@@ -45,11 +48,15 @@ const gammaC = (z: Complex): Complex => {
 };
 
 const fail = (why: string): never => {
-  throw new EvalError(why);
+  throw new EvaluationError(why);
 };
 
 /** Exact value, or undefined when the tree leaves the rationals (pi, sqrt 2, variables not in env). */
-export function evalExact(node: Node, env: ReadonlyMap<string, Rational>, budget?: Budget): Rational | undefined {
+export function evalExact(
+  node: Node,
+  env: ReadonlyMap<string, Rational>,
+  budget?: Budget,
+): Rational | undefined {
   budget?.check();
   const rec = (n: Node) => evalExact(n, env, budget);
   switch (node.k) {
@@ -126,7 +133,7 @@ const I = new Complex(0, 1);
 const ONE = new Complex(1, 0);
 const DEG = new Complex(Math.PI / 180, 0);
 
-/** Complex float value; throws EvalError for what cannot be evaluated (infinity, \cdots, sets). */
+/** Complex float value; throws EvaluationError for what cannot be evaluated (infinity, \cdots, sets). */
 export function evalComplex(node: Node, env: ReadonlyMap<string, Complex>, budget?: Budget): Complex {
   budget?.check();
   const rec = (n: Node) => evalComplex(n, env, budget);

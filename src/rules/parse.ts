@@ -5,7 +5,7 @@
  */
 import type { Node } from "./ast.js";
 import { type Budget, TooDeep } from "./budget.js";
-import { parseDecimal, rat } from "./rational.js";
+import { parseDecimal } from "./rational.js";
 import { FUNCTIONS, type Token } from "./tokenize.js";
 
 export class ParseError extends Error {}

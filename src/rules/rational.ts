@@ -100,7 +100,10 @@ export function binomial(n: Rational, k: Rational): Rational | undefined {
   if (n.d !== 1n || k.d !== 1n || n.n < 0n || n.n > 5000n) return undefined;
   if (k.n < 0n || k.n > n.n) return ZERO;
   let r = 1n;
-  const kk = k.n < n.n - k.n ? k.n : n.n - k.n;
+  // C(n, k) = C(n, n - k): loop over the smaller.
+  const rest = n.n - k.n;
+  // biome-ignore lint/complexity/useMathMinMax: Math.min does not take bigints
+  const kk = k.n < rest ? k.n : rest;
   for (let i = 1n; i <= kk; i++) r = (r * (n.n - kk + i)) / i;
   return rat(r);
 }
@@ -137,6 +140,6 @@ export function roundTo(a: Rational, decimals: number): Rational {
   return div(rat(q), scale) ?? ZERO;
 }
 
-export function toString(a: Rational): string {
+export function format(a: Rational): string {
   return a.d === 1n ? a.n.toString() : `${a.n}/${a.d}`;
 }

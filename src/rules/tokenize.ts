@@ -1,4 +1,5 @@
 /** LaTeX-math tokenizer over normalized text. */
+import { braced } from "./braces.js";
 import type { Budget } from "./budget.js";
 
 export type Token =
@@ -104,9 +105,27 @@ const COMMAND_OPS: Record<string, Token> = {
 };
 
 /** \text-like commands whose argument is prose, units or a label. */
-const TEXT_COMMANDS = new Set(["text", "textrm", "textnormal", "mbox", "mathrm", "textit", "textbf", "textsf"]);
+const TEXT_COMMANDS = new Set([
+  "text",
+  "textrm",
+  "textnormal",
+  "mbox",
+  "mathrm",
+  "textit",
+  "textbf",
+  "textsf",
+]);
 /** Style commands whose argument is still math. */
-const STYLE_COMMANDS = new Set(["mathbf", "boldsymbol", "bm", "mathit", "mathsf", "mathbb", "mathcal", "operatorname"]);
+const STYLE_COMMANDS = new Set([
+  "mathbf",
+  "boldsymbol",
+  "bm",
+  "mathit",
+  "mathsf",
+  "mathbb",
+  "mathcal",
+  "operatorname",
+]);
 
 export const MAX_TOKENS = 4000;
 
@@ -191,7 +210,24 @@ function normalizeInner(s: string): string {
 }
 
 /** Two-letter English words; read as words only next to other prose ("no solution", not "2an"). */
-const SHORT_WORDS = new Set(["no", "is", "of", "to", "at", "on", "be", "by", "it", "an", "as", "if", "so", "we", "in", "up"]);
+const SHORT_WORDS = new Set([
+  "no",
+  "is",
+  "of",
+  "to",
+  "at",
+  "on",
+  "be",
+  "by",
+  "it",
+  "an",
+  "as",
+  "if",
+  "so",
+  "we",
+  "in",
+  "up",
+]);
 
 function besideWord(src: string, start: number, end: number): boolean {
   const before = /(?<![\\a-zA-Z])([a-zA-Z]{3,})[\s,]*$/.exec(src.slice(Math.max(0, start - 40), start));
@@ -218,22 +254,4 @@ function pushText(body: string, push: (t: Token) => void): void {
     else if (lower === "and" || lower === "or") push({ t: "op", s: lower });
     else push({ t: "word", s: w });
   }
-}
-
-/** The body of a {...} group starting at or after `from` (skipping spaces), with balanced braces. */
-export function braced(src: string, from: number): { body: string; end: number } | undefined {
-  let i = from;
-  while (src[i] === " ") i++;
-  if (src[i] !== "{") return undefined;
-  let depth = 0;
-  for (let j = i; j < src.length; j++) {
-    const ch = src[j];
-    if (ch === "\\") {
-      j++;
-      continue;
-    }
-    if (ch === "{") depth++;
-    else if (ch === "}" && --depth === 0) return { body: src.slice(i + 1, j), end: j + 1 };
-  }
-  return undefined;
 }

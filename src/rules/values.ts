@@ -31,9 +31,12 @@ export type Value =
 
 export class InterpretError extends Error {}
 
-/** Words that turn the math next to them into something else ("not 3", "no solution except 0"). */
-const NEGATING =
-  /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|impossible|isn't|doesn't|maybe|possibly|perhaps|either)$/i;
+/**
+ * Words that turn the math next to them into something else: negations ("not 3"), hedges
+ * ("maybe 3"), bounds ("at least 3", "more than 3"). With one of these the item is prose, not a value.
+ */
+const CHANGES_MEANING =
+  /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|can't|impossible|isn't|doesn't|maybe|possibly|perhaps|probably|either|least|most|more|less|than|greater|fewer|smaller|larger|bigger|nearly|almost|approximately|about|around|roughly|between|multiple|infinitely|many)$/i;
 
 const INF: Node = { k: "const", name: "inf" };
 
@@ -133,11 +136,20 @@ export function asRealSet(v: Value): Interval[] | undefined {
     case "tuple":
       if (v.items.length === 2 && v.items.every((x) => x.t === "scalar")) {
         const [lo, hi] = v.items.map((x) => (x as { node: Node }).node) as [Node, Node];
-        return [{ lo: isInf(lo) === -1 ? undefined : lo, hi: isInf(hi) === 1 ? undefined : hi, loClosed: false, hiClosed: false }];
+        return [
+          {
+            lo: isInf(lo) === -1 ? undefined : lo,
+            hi: isInf(hi) === 1 ? undefined : hi,
+            loClosed: false,
+            hiClosed: false,
+          },
+        ];
       }
       return undefined;
     case "set":
-      return v.items.every((x) => x.t === "scalar") ? v.items.map((x) => point((x as { node: Node }).node)) : undefined;
+      return v.items.every((x) => x.t === "scalar")
+        ? v.items.map((x) => point((x as { node: Node }).node))
+        : undefined;
     case "eq":
       return asRealSet(v.value);
     default:
@@ -161,7 +173,8 @@ function builder(v: Node, cond: Node): Value {
   const set = interpret(cond);
   if (v.k !== "sym") throw new InterpretError("set builder over an expression");
   if (set.t === "realset") return set;
-  if (set.t === "eq" && set.name === v.name && set.value.t === "scalar") return { t: "realset", parts: [point(set.value.node)] };
+  if (set.t === "eq" && set.name === v.name && set.value.t === "scalar")
+    return { t: "realset", parts: [point(set.value.node)] };
   throw new InterpretError("set builder condition");
 }
 
@@ -171,11 +184,11 @@ function interpretRel(ops: string[], items: Node[]): Value {
   const [first, second] = items as [Node, Node];
   if (ops.length === 1 && ops[0] === "with-prose") {
     const words = second.k === "text" ? second.words : [];
-    if (words.some((w) => NEGATING.test(w))) return { t: "text", s: words.join(" ") };
+    if (words.some((w) => CHANGES_MEANING.test(w))) return { t: "text", s: words.join(" ") };
     return interpret(first);
   }
-  // "A ≈ 1.36": the exact part is the answer.
-  if (ops[0] === "~=") return interpret(first);
+  // "A ≈ 1.36": the exact part is the answer; "x ≈ 1.36": the number is.
+  if (ops[0] === "~=") return interpret(first.k === "sym" && ops.length === 1 ? second : first);
   if (ops.length === 1 && ops[0] === "in") {
     const set = interpret(second);
     if (first.k === "sym" && asRealSet(set)) return { t: "realset", parts: asRealSet(set) as Interval[] };
@@ -220,7 +233,13 @@ function inequality(ops: string[], items: Node[]): Value | undefined {
     if (items.some((n, i) => i !== vi && freeSymbols(n).has(name))) continue;
     if (ops.length === 1 && ops[0] === "!=") {
       const p = items[1 - vi] as Node;
-      return { t: "realset", parts: [{ hi: p, loClosed: false, hiClosed: false }, { lo: p, loClosed: false, hiClosed: false }] };
+      return {
+        t: "realset",
+        parts: [
+          { hi: p, loClosed: false, hiClosed: false },
+          { lo: p, loClosed: false, hiClosed: false },
+        ],
+      };
     }
     if (ops.includes("!=")) return undefined;
     // Read the chain as lower bounds on the left of the variable and upper bounds on the right (or flipped).
@@ -240,7 +259,7 @@ function inequality(ops: string[], items: Node[]): Value | undefined {
     if (vi < items.length - 1) bound(items[vi + 1] as Node, ops[vi] as string, false);
     // Only the two neighbours of the variable are bounds; a longer chain is an ordering, not a set.
     if (items.length > 3 || (items.length === 3 && vi !== 1)) return undefined;
-    if (items.length === 3 && ((ops[0] as string)[0] !== (ops[1] as string)[0])) return undefined;
+    if (items.length === 3 && (ops[0] as string)[0] !== (ops[1] as string)[0]) return undefined;
     return { t: "realset", parts: [iv] };
   }
   return undefined;

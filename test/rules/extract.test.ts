@@ -9,8 +9,19 @@ describe("extract", () => {
     expect(lastBoxed("\\boxed{unclosed")).toBeUndefined();
   });
   it("reads only what follows </think>", () => {
-    expect(extractAnswer("<think>\\boxed{1}</think>so 2")).toEqual({ answer: "so 2", how: "bare" });
+    expect(extractAnswer("<think>\\boxed{1}</think>so 2")).toEqual({
+      answer: "so 2",
+      how: "bare",
+      boxes: [],
+    });
     expect(extractAnswer("<think>\\boxed{1} and never closed")).toBeUndefined();
+  });
+  it("lists every box after the thinking", () => {
+    expect(extractAnswer("<think>\\boxed{0}</think>\\boxed{1} or \\boxed{2}")).toMatchObject({
+      answer: "2",
+      how: "boxed",
+      boxes: ["1", "2"],
+    });
   });
   it("finds marker phrases", () => {
     const long = `${"work ".repeat(60)}\n\n`;
@@ -19,12 +30,18 @@ describe("extract", () => {
     expect(extractAnswer(`${long}#### 7`)?.answer).toBe("7");
   });
   it("treats a short response as the bare answer", () => {
-    expect(extractAnswer("  (1, 2)  ")).toEqual({ answer: "(1, 2)", how: "bare" });
+    expect(extractAnswer("  (1, 2)  ")).toMatchObject({ answer: "(1, 2)", how: "bare" });
   });
   it("falls back to the last math span, then the last number", () => {
     const long = `${"words ".repeat(60)}\n\n`;
-    expect(extractAnswer(`${long}so $x=3$ and then $y = 4$ is it`)).toEqual({ answer: "y = 4", how: "math" });
-    expect(extractAnswer(`${long}it is 12 or rather 13 apples`)).toEqual({ answer: "13", how: "number" });
+    expect(extractAnswer(`${long}so $x=3$ and then $y = 4$ is it`)).toMatchObject({
+      answer: "y = 4",
+      how: "math",
+    });
+    expect(extractAnswer(`${long}it is 12 or rather 13 apples`)).toMatchObject({
+      answer: "13",
+      how: "number",
+    });
     expect(extractAnswer(`${long}nothing here`)).toBeUndefined();
   });
 });

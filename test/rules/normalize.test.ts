@@ -8,7 +8,9 @@ describe("normalizeLatex", () => {
     expect(normalizeLatex("\\bigg(x\\bigg)")).toBe("(x )");
   });
   it("unifies fraction spellings", () => {
-    expect(normalizeLatex("\\dfrac{1}{2}+\\tfrac{1}{3}+\\dbinom{4}{2}")).toBe("\\frac{1}{2}+\\frac{1}{3}+\\binom{4}{2}");
+    expect(normalizeLatex("\\dfrac{1}{2}+\\tfrac{1}{3}+\\dbinom{4}{2}")).toBe(
+      "\\frac{1}{2}+\\frac{1}{3}+\\binom{4}{2}",
+    );
   });
   it("repairs JSON escaping accidents only when a command results", () => {
     expect(normalizeLatex("\frac{1}{2}")).toBe("\\frac{1}{2}");

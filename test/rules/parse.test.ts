@@ -25,7 +25,13 @@ describe("tokenize", () => {
     expect(tokenize("2an").map((t) => t.s)).toEqual(["2", "a", "n"]);
   });
   it("maps relation and set commands to one spelling", () => {
-    expect(tokenize("\\leqslant \\geq \\neq \\cup \\in").map((t) => t.s)).toEqual(["<=", ">=", "!=", "cup", "in"]);
+    expect(tokenize("\\leqslant \\geq \\neq \\cup \\in").map((t) => t.s)).toEqual([
+      "<=",
+      ">=",
+      "!=",
+      "cup",
+      "in",
+    ]);
   });
 });
 
@@ -60,7 +66,11 @@ describe("parse", () => {
   });
   it("keeps prose apart from the math", () => {
     expect(parse("Paolo: 18")).toMatchObject({ k: "rel", ops: ["with-prose"] });
-    expect(parse("Maximum = 2")).toMatchObject({ k: "rel", ops: ["="], items: [{ k: "text" }, { k: "num" }] });
+    expect(parse("Maximum = 2")).toMatchObject({
+      k: "rel",
+      ops: ["="],
+      items: [{ k: "text" }, { k: "num" }],
+    });
   });
   it("rejects what it cannot read", () => {
     expect(() => parse("\\cupdot")).toThrow(ParseError);

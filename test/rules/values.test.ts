@@ -12,7 +12,10 @@ describe("interpret", () => {
     const ge = value("3 \\ge x");
     expect(ge).toMatchObject({ t: "realset", parts: [{ loClosed: false, hiClosed: true }] });
     expect(ge.t === "realset" && ge.parts[0]?.lo).toBeUndefined();
-    expect(value("-1 \\le a < 2")).toMatchObject({ t: "realset", parts: [{ loClosed: true, hiClosed: false }] });
+    expect(value("-1 \\le a < 2")).toMatchObject({
+      t: "realset",
+      parts: [{ loClosed: true, hiClosed: false }],
+    });
     expect(value("x \\ne 0").t).toBe("realset");
   });
   it("keeps orderings of several variables as relations", () => {
@@ -26,13 +29,19 @@ describe("interpret", () => {
   it("names values and functions", () => {
     expect(value("x = 2")).toMatchObject({ t: "eq", name: "x" });
     expect(value("f(x) = 2x")).toMatchObject({ t: "fdef", name: "f", params: ["x"] });
-    expect(value("(f(n), g(n)) = (n, 1)")).toMatchObject({ t: "tuple", items: [{ t: "fdef" }, { t: "fdef" }] });
+    expect(value("(f(n), g(n)) = (n, 1)")).toMatchObject({
+      t: "tuple",
+      items: [{ t: "fdef" }, { t: "fdef" }],
+    });
   });
   it("expands ± into two values", () => {
     expect(value("3 \\pm \\sqrt{2}")).toMatchObject({ t: "list", items: [{ t: "scalar" }, { t: "scalar" }] });
   });
   it("joins alternatives in one variable into a solution set", () => {
-    expect(value("a \\le -2 \\text{ or } a = 1")).toMatchObject({ t: "realset", parts: [{}, { loClosed: true }] });
+    expect(value("a \\le -2 \\text{ or } a = 1")).toMatchObject({
+      t: "realset",
+      parts: [{}, { loClosed: true }],
+    });
   });
   it("turns negated prose into text so it never matches a number", () => {
     expect(value("\\text{not } 3").t).toBe("text");

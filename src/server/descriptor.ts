@@ -1,6 +1,7 @@
 import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { file_tinyv_v1_verifier } from "../gen/tinyv/v1/verifier_pb.js";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { file_tinyv_v1_verifier, VerifierService } from "../gen/tinyv/v1/verifier_pb.js";
 
 /** The contract as a serialized FileDescriptorSet, for server reflection: no .proto read at run time. */
 export function descriptorSet(): Buffer {
@@ -20,4 +21,25 @@ export function codec<T extends DescMessage>(schema: T) {
       }
     },
   };
+}
+
+/** grpc-js's view of tinyv.v1.VerifierService, from the generated descriptors (servers and clients alike). */
+export function serviceDefinition(): ServiceDefinition {
+  const streams = (kind: string, side: string) => kind === "bidi_streaming" || kind === `${side}_streaming`;
+  return Object.fromEntries(
+    VerifierService.methods.map((method) => {
+      const input = codec(method.input);
+      const output = codec(method.output);
+      const definition: MethodDefinition<unknown, unknown> = {
+        path: `/${VerifierService.typeName}/${method.name}`,
+        requestStream: streams(method.methodKind, "client"),
+        responseStream: streams(method.methodKind, "server"),
+        requestSerialize: input.serialize,
+        requestDeserialize: input.deserialize,
+        responseSerialize: output.serialize,
+        responseDeserialize: output.deserialize,
+      };
+      return [method.name, definition];
+    }),
+  );
 }

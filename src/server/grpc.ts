@@ -5,7 +5,7 @@ import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { type Verdict, VerifierService, type VerifyRequest } from "../gen/tinyv/v1/verifier_pb.js";
-import { codec, descriptorSet } from "./descriptor.js";
+import { descriptorSet, serviceDefinition } from "./descriptor.js";
 import { Code, ServiceError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { Malformed, type VerifierServiceImpl } from "./service.js";
@@ -35,7 +35,7 @@ export class GrpcTransport {
       "grpc.max_receive_message_length": options.maxMessageBytes,
       "grpc.max_send_message_length": options.maxMessageBytes,
     });
-    this.server.addService(this.definition(), this.handlers());
+    this.server.addService(serviceDefinition(), this.handlers());
     this.health.addToServer(this.server);
     new ReflectionService(loadFileDescriptorSetFromBuffer(descriptorSet())).addToServer(this.server);
   }
@@ -68,26 +68,6 @@ export class GrpcTransport {
         resolve();
       });
     });
-  }
-
-  private definition(): grpc.ServiceDefinition {
-    const streams = (kind: string, side: string) => kind === "bidi_streaming" || kind === `${side}_streaming`;
-    return Object.fromEntries(
-      VerifierService.methods.map((method) => {
-        const input = codec(method.input);
-        const output = codec(method.output);
-        const definition: grpc.MethodDefinition<unknown, unknown> = {
-          path: `/${VerifierService.typeName}/${method.name}`,
-          requestStream: streams(method.methodKind, "client"),
-          responseStream: streams(method.methodKind, "server"),
-          requestSerialize: input.serialize,
-          requestDeserialize: input.deserialize,
-          responseSerialize: output.serialize,
-          responseDeserialize: output.deserialize,
-        };
-        return [method.name, definition];
-      }),
-    );
   }
 
   private handlers(): grpc.UntypedServiceImplementation {
@@ -126,7 +106,7 @@ export class GrpcTransport {
     const signal = abortOn(call);
     this.metrics.streams.inc();
     try {
-      const input = mapIterable(call, (m) => (m instanceof Error ? new Malformed(m.message) : m));
+      const input = messages(call, (m) => (m instanceof Error ? new Malformed(m.message) : m));
       for await (const verdict of this.impl.verifyStream(input, signal)) {
         if (signal.aborted) break;
         if (!call.write(verdict)) await Promise.race([once(call, "drain"), once(signal, "abort")]);
@@ -171,6 +151,48 @@ function toStatus(err: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}` };
 }
 
-async function* mapIterable<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncGenerator<B> {
-  for await (const a of source) yield fn(a);
+/**
+ * The call's messages as an async iterable, from 'data' events (the call pauses
+ * while 256 messages wait unread); it ends at half-close and throws on error.
+ */
+async function* messages<A, B>(
+  call: grpc.ServerDuplexStream<A, unknown>,
+  fn: (a: A) => B,
+): AsyncGenerator<B> {
+  const buffered: A[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  call.on("data", (m: A) => {
+    buffered.push(m);
+    if (buffered.length >= 256) call.pause();
+    notify();
+  });
+  call.on("end", () => {
+    ended = true;
+    notify();
+  });
+  call.on("error", (e: Error) => {
+    failure = e;
+    notify();
+  });
+  call.on("cancelled", () => {
+    failure ??= new ServiceError(Code.Canceled, "call cancelled");
+    notify();
+  });
+  for (;;) {
+    const m = buffered.shift();
+    if (m !== undefined) {
+      if (buffered.length < 64 && call.isPaused()) call.resume();
+      yield fn(m);
+      continue;
+    }
+    if (failure) throw failure;
+    if (ended) return;
+    await new Promise<void>((r) => (wake = r));
+  }
 }

@@ -1,0 +1,267 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DecidedBy,
+  ErrorCode,
+  LlmOutcome,
+  Mode,
+  RuleOutcome,
+  type Verdict,
+  type VerifyRequest,
+  VerifyRequestSchema,
+} from "../../src/gen/tinyv/v1/verifier_pb.js";
+import { FakeVllm, type FakeVllmOptions } from "../support/fake-vllm.js";
+import { grpcClient, startTinyv, type Tinyv, unary } from "../support/tinyv.js";
+
+// End to end: `tinyv serve` (the built binary) with the vLLM stand-in as its LLM backend.
+
+const Q = "Simplify 2/4.";
+const GOLD = "\\frac{1}{2}";
+/** Rules accept this one. */
+type Init = MessageInitShape<typeof VerifyRequestSchema>;
+const accepted = (id: string, opts: Init = {}) =>
+  create(VerifyRequestSchema, { id, question: Q, groundTruth: GOLD, response: "so \\boxed{0.5}", ...opts });
+/** Rules reject these; the stand-in says True for "one half", False for "0.6". */
+const rejected = (id: string, answer = "one half", opts: Init = {}) =>
+  create(VerifyRequestSchema, {
+    id,
+    question: Q,
+    groundTruth: GOLD,
+    response: `Long reasoning ... the answer is \\boxed{${answer}}`,
+    ...opts,
+  });
+
+type Duplex = grpc.ClientDuplexStream<VerifyRequest, Verdict>;
+const openStream = (client: grpc.Client, options?: grpc.CallOptions): Duplex =>
+  (client as unknown as { VerifyStream: (md: grpc.Metadata, o?: grpc.CallOptions) => Duplex }).VerifyStream(
+    new grpc.Metadata(),
+    options,
+  );
+
+function streamAll(client: grpc.Client, items: VerifyRequest[]): Promise<Verdict[]> {
+  return new Promise((resolve, reject) => {
+    const call = openStream(client);
+    const got: Verdict[] = [];
+    call.on("data", (v: Verdict) => got.push(v));
+    call.on("end", () => resolve(got));
+    call.on("error", reject);
+    for (const it of items) call.write(it);
+    call.end();
+  });
+}
+
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const fixtures = { "one half": { text: "True", pTrue: 0.9 }, "0.6": { text: "False", pTrue: 0.2 } };
+
+describe("tinyv serve with the vLLM stand-in", () => {
+  let llm: FakeVllm;
+  let server: Tinyv;
+  let client: grpc.Client;
+
+  beforeAll(async () => {
+    llm = await FakeVllm.start({ fixtures, latencyMs: 20, loadingMs: 300 });
+    server = await startTinyv(["--llm-url", llm.url, "--llm-weight", "0.7", "--log-level", "info"]);
+    client = grpcClient(server.grpcAddress);
+  });
+  afterAll(async () => {
+    client?.close();
+    await server?.stop();
+    await llm?.stop();
+  });
+
+  it("waits for the backend at start and says so", () => {
+    expect(server.stderr()).toContain(`waiting for LLM at ${llm.url}`);
+    expect(server.stderr()).toContain(`LLM ready: model zhangchenxu/TinyV-1.5B at ${llm.url}`);
+  });
+
+  it("a rule accept makes no call", async () => {
+    const before = llm.calls;
+    const v = await unary<Verdict>(client, "Verify", accepted("acc"));
+    expect(v).toMatchObject({ reward: 1, decidedBy: DecidedBy.RULES, llmOutcome: LlmOutcome.NOT_ASKED });
+    expect(llm.calls).toBe(before);
+  });
+
+  it("a rule reject makes one call with the extracted answer and gets reward 1 when the model says True", async () => {
+    const before = llm.calls;
+    const v = await unary<Verdict>(client, "Verify", rejected("rej", "one half", { question: "Q-first" }));
+    expect(v).toMatchObject({
+      reward: 0.7,
+      correct: true,
+      decidedBy: DecidedBy.LLM,
+      ruleOutcome: RuleOutcome.MISMATCH,
+      llmOutcome: LlmOutcome.TRUE,
+    });
+    expect(v.pTrue).toBeCloseTo(0.9, 6);
+    expect(v.timings?.llmMs).toBeGreaterThan(0);
+    expect(llm.calls).toBe(before + 1);
+    const call = llm.requests.at(-1);
+    expect(call?.answer).toBe("one half");
+    expect(call?.question).toBe("Q-first");
+    // Again: the cache answers.
+    const again = await unary<Verdict>(
+      client,
+      "Verify",
+      rejected("rej2", "one half", { question: "Q-first" }),
+    );
+    expect(again).toMatchObject({ decidedBy: DecidedBy.CACHE, llmOutcome: LlmOutcome.TRUE, reward: 0.7 });
+    expect(llm.calls).toBe(before + 1);
+  });
+
+  it("8 duplicate answers of a GRPO group make one call; 3 distinct answers make 3", async () => {
+    const before = llm.calls;
+    const dup = Array.from({ length: 8 }, (_, i) =>
+      rejected(`d${i}`, "one half", { question: "dup-q", options: { mode: Mode.LLM_ONLY } }),
+    );
+    const vs = await streamAll(client, dup);
+    expect(vs).toHaveLength(8);
+    expect(vs.every((v) => v.reward === 1 && v.llmOutcome === LlmOutcome.TRUE)).toBe(true);
+    expect(llm.calls).toBe(before + 1);
+    const group = ["one half", "0.6", "3/6", "one half", "0.6", "3/6", "one half", "0.6"].map((a, i) =>
+      rejected(`g${i}`, a, { question: "group-q" }),
+    );
+    await streamAll(client, group);
+    expect(llm.calls).toBe(before + 4);
+  });
+
+  it("applies every mode's reward formula (weight 0.7), and P(True) as a soft reward", async () => {
+    const cases: [Mode, VerifyRequest, number, DecidedBy][] = [
+      [Mode.ADDON, accepted("a1"), 1, DecidedBy.RULES],
+      [Mode.ADDON, rejected("a2", "one half"), 0.7, DecidedBy.LLM],
+      [Mode.ADDON, rejected("a3", "0.6"), 0, DecidedBy.LLM],
+      [Mode.LLM_ONLY, accepted("l1"), 0, DecidedBy.LLM], // the stand-in says False for "0.5"
+      [Mode.LLM_ONLY, rejected("l2", "one half"), 1, DecidedBy.LLM],
+      [Mode.RULES_ONLY, rejected("r1", "one half"), 0, DecidedBy.RULES],
+      [Mode.RULES_ONLY, accepted("r2"), 1, DecidedBy.RULES],
+      [Mode.MIXED, accepted("m1"), 0.3, DecidedBy.LLM],
+      [Mode.MIXED, rejected("m2", "one half"), 0.7, DecidedBy.LLM],
+      [Mode.MIXED, rejected("m3", "0.6"), 0, DecidedBy.LLM],
+    ];
+    const items = cases.map(([mode, req]) =>
+      create(VerifyRequestSchema, { ...req, question: `modes-${req.id}`, options: { mode } }),
+    );
+    const byId = new Map((await streamAll(client, items)).map((v) => [v.id, v]));
+    for (const [mode, req, want, decided] of cases) {
+      const v = byId.get(req.id);
+      expect([req.id, v?.mode, v?.reward, v?.decidedBy]).toEqual([
+        req.id,
+        mode,
+        expect.closeTo(want, 9),
+        decided,
+      ]);
+    }
+    const soft = await unary<Verdict>(
+      client,
+      "Verify",
+      rejected("s1", "one half", { question: "soft-q", options: { mode: Mode.LLM_ONLY, softReward: true } }),
+    );
+    expect(soft.reward).toBeCloseTo(0.9, 6);
+  });
+});
+
+describe("tinyv serve when the LLM misbehaves", () => {
+  const servers: Tinyv[] = [];
+  const standIns: FakeVllm[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    for (const f of standIns) await f.stop().catch(() => {});
+  });
+  const serve = async (args: string[]) => {
+    const s = await startTinyv(args);
+    servers.push(s);
+    return { server: s, client: grpcClient(s.grpcAddress) };
+  };
+  const standIn = async (opts: FakeVllmOptions = {}) => {
+    const f = await FakeVllm.start({ fixtures, ...opts });
+    standIns.push(f);
+    return f;
+  };
+
+  it("a dead backend gives the rule verdict with LLM outcome ERROR, and the stream keeps flowing", async () => {
+    const f = await standIn({ script: () => ({ status: 500, message: "CUDA out of memory" }) });
+    const { client } = await serve(["--llm-url", f.url, "--llm-retries", "1"]);
+    const items = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0 ? accepted(`ok${i}`) : rejected(`x${i}`, `a${i}`),
+    );
+    const t0 = Date.now();
+    const vs = await streamAll(client, items);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(vs).toHaveLength(300);
+    for (const v of vs) {
+      if (v.id.startsWith("ok")) expect(v).toMatchObject({ reward: 1, llmOutcome: LlmOutcome.NOT_ASKED });
+      else {
+        expect(v).toMatchObject({ reward: 0, decidedBy: DecidedBy.RULES, llmOutcome: LlmOutcome.ERROR });
+        expect(v.llmDetail).toMatch(/HTTP 500 .*CUDA out of memory|circuit open/);
+        expect(v.error).toBeUndefined();
+      }
+    }
+    // The circuit opened: far fewer calls than items x attempts.
+    expect(f.calls).toBeLessThan(50);
+    client.close();
+  });
+
+  it("with --llm-failure fail, a failed LLM fails the item instead (LLM_FAILED)", async () => {
+    const f = await standIn({ script: () => ({ status: 503 }) });
+    const { client } = await serve(["--llm-url", f.url, "--llm-retries", "0", "--llm-failure", "fail"]);
+    const v = await unary<Verdict>(client, "Verify", rejected("f1"));
+    expect(v.error?.code).toBe(ErrorCode.LLM_FAILED);
+    expect(v.error?.message).toMatch(/HTTP 503/);
+    client.close();
+  });
+
+  it("a second backend takes over when the first dies mid-stream", async () => {
+    const a = await standIn({ latencyMs: 30 });
+    const b = await standIn({ latencyMs: 30 });
+    const { client } = await serve(["--llm-url", `${a.url},${b.url}`, "--llm-concurrency", "8"]);
+    const vs = await new Promise<Verdict[]>((resolve, reject) => {
+      const call = openStream(client);
+      const got: Verdict[] = [];
+      call.on("data", (v: Verdict) => {
+        got.push(v);
+        if (got.length === 40) void a.stop();
+      });
+      call.on("end", () => resolve(got));
+      call.on("error", reject);
+      for (let i = 0; i < 200; i++) call.write(rejected(`f${i}`, i % 2 ? "one half" : `w${i}`));
+      call.end();
+    });
+    expect(vs).toHaveLength(200);
+    const outcomes = new Set(vs.map((v) => v.llmOutcome));
+    expect([...outcomes].sort()).toEqual([LlmOutcome.TRUE, LlmOutcome.FALSE].sort());
+    expect(b.calls).toBeGreaterThan(100);
+    client.close();
+  });
+
+  it("a cancelled stream, or an expired deadline, aborts its pending LLM calls", async () => {
+    const f = await standIn({ script: () => ({ hang: true }) });
+    const { client } = await serve(["--llm-url", f.url]);
+    const call = openStream(client);
+    call.on("error", () => {});
+    for (let i = 0; i < 20; i++) call.write(rejected(`c${i}`, `hang${i}`));
+    await until(() => f.inFlight === 20);
+    call.cancel();
+    await until(() => f.clientAborts === 20 && f.inFlight === 0);
+
+    const aborts = f.clientAborts;
+    const status = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const verify = (client as unknown as Record<string, (...a: unknown[]) => void>).Verify;
+      verify?.call(
+        client,
+        rejected("dl", "hang-deadline"),
+        new grpc.Metadata(),
+        { deadline: Date.now() + 300 },
+        resolve,
+      );
+    });
+    expect(status?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await until(() => f.clientAborts === aborts + 1 && f.inFlight === 0);
+    client.close();
+  });
+});

@@ -44,9 +44,17 @@ function renameFreeSymbol(gold: Value, answer: Value): Value {
   const onlyA = [...as].filter((s) => !gs.has(s));
   if (onlyG.length !== 1 || onlyA.length !== 1) return answer;
   const [g, a] = [onlyG[0] as string, onlyA[0] as string];
+  // A bare letter is the answer itself ("a" vs "b"), and x_1 vs x_2 name different things: no renaming.
+  if (isBareSymbol(gold) || isBareSymbol(answer) || g.split("_")[0] === a.split("_")[0]) return answer;
   if ((gs.size === 1 && as.size === 1) || g.toLowerCase() === a.toLowerCase())
     return renameValue(answer, new Map([[a, g]]));
   return answer;
+}
+
+function isBareSymbol(v: Value): boolean {
+  const u = unlabel(unwrap(v));
+  if (u.t === "scalar") return u.node.k === "sym";
+  return (u.t === "list" || u.t === "tuple" || u.t === "set") && u.items.some(isBareSymbol);
 }
 
 function unwrap(v: Value): Value {

@@ -97,6 +97,9 @@ export function normalizeLatex(input: string): string {
   s = s.replace(/<sup>(.*?)<\/sup>/g, "^{$1}").replace(/<sub>(.*?)<\/sub>/g, "_{$1}");
   for (const [re, rep] of UNICODE) s = s.replace(re, rep);
   s = s.replace(/\\left\.|\\right\./g, " ");
+  // Named sets that are intervals or empty.
+  s = s.replace(/\\mathbb\s*\{?R\}?(?![a-zA-Z^_])/g, "(-\\infty, \\infty)");
+  s = s.replace(/\\(?:emptyset|varnothing)(?![a-zA-Z])|\\O(?![a-zA-Z])/g, "\\{\\}");
   s = s.replace(/\\[()[\]]/g, " ").replace(/\$/g, " ");
   s = s
     .replace(/\\begin\{(?:array)\}\{[^{}]*\}/g, "\\begin{pmatrix}")
@@ -111,14 +114,17 @@ export function normalizeLatex(input: string): string {
   // Thousands separators: "{,}" always; "1,000,000" only when the groups are exact and unspaced.
   s = s.replace(/(\d)\{,\}(?=\d{3})/g, "$1");
   s = s.replace(/(^|[^\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])/g, (all, pre: string, num: string) =>
-    isLoneNumber(s, all) ? pre + num.replace(/,/g, "") : all,
+    isLoneNumber(s, num) ? pre + num.replace(/,/g, "") : all,
   );
   // Full stops that are punctuation (not a decimal point) go.
   s = s.replace(/(^|[^\d])\.(?!\d)/g, "$1 ").replace(/(\d)\.(?!\d)/g, "$1 ");
   return s.replace(/\s+/g, " ").trim();
 }
 
-/** A thousands-separated number is only read as one when no other number is around (units are fine). */
+/**
+ * A thousands-separated number is only read as one when no other number is around (units are fine)
+ * and no bracket makes it look like a tuple: "(1,234)" is a pair.
+ */
 function isLoneNumber(whole: string, match: string): boolean {
-  return !/[\d,]/.test(whole.replace(match, " "));
+  return !/[\d,([]|\\\{/.test(whole.replace(match, " "));
 }

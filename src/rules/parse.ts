@@ -240,10 +240,10 @@ class Parser {
     this.enter();
     const tok = this.peek();
     let node: Node;
-    if (tok?.t === "num" && /^\d\d/.test(tok.s)) {
-      // TeX reads x^23 as x^2 3.
-      this.toks[this.pos] = { t: "num", s: tok.s.slice(1) };
-      node = this.number(tok.s.slice(0, 1));
+    if (tok?.t === "num" && /^\d+$/.test(tok.s)) {
+      // x^23 and a_10 take the whole number: TeX would not, but plain-text answers mean 2^10 = 1024.
+      this.pos++;
+      node = this.number(tok.s);
     } else if (tok?.t === "op" && (tok.s === "-" || tok.s === "+")) {
       this.pos++;
       const inner = this.scriptArg();

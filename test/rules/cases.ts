@@ -125,6 +125,10 @@ export const MUST_ACCEPT: [string, string][] = [
   ["\\pi", "x \\approx 3.1416"],
   ["C x^2 + 1", "c x^2 + 1"],
   ["only x = 0", "0"],
+  ["2^{10}", "2^10"],
+  ["\\mathbb{R}", "(-\\infty, \\infty)"],
+  ["\\emptyset", "\\{\\}"],
+  ["x+y=1", "y = 1 - x"],
   // text after normalization
   ["\\text{odd}", "odd"],
   ["\\text{No solution}", "no solution"],
@@ -150,6 +154,10 @@ export const MUST_REJECT: [string, string][] = [
   ["3", "3 \\text{ or more}"],
   ["3", "\\text{approximately } 3"],
   ["a+b", "a+c"],
+  ["a", "b"],
+  ["x_1", "x_2"],
+  ["(1,234)", "1234"],
+  ["3", "2x + 3 = 9"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

@@ -42,9 +42,10 @@ describe("parse", () => {
     expect(key("-x^2")).toBe("-(($x^2))");
     expect(key("a/b/c")).toBe("(($a/$b)/$c)");
   });
-  it("reads \\frac12 and x^23 the TeX way", () => {
+  it("reads \\frac12 the TeX way but 2^10 the plain-text way", () => {
     expect(key("\\frac12")).toBe("(1/2)");
-    expect(key("x^23")).toBe("(($x^2)*3)");
+    expect(key("2^10")).toBe("(2^10)");
+    expect(key("a_10")).toBe("$a_10");
   });
   it("reads implicit products, functions and mixed numbers", () => {
     expect(key("2\\sin x")).toBe("(2*sin($x))");

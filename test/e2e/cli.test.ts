@@ -1,0 +1,126 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
+import { CLI, grpcClient, startTinyv, unary } from "../support/tinyv.js";
+
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
+
+describe("tinyv CLI", () => {
+  it("rejects a bad setting with one line naming it and exit code 2 (flag, env, file)", () => {
+    const flag = run(["serve", "--port", "70000"]);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr.trim().split("\n")).toHaveLength(1);
+    expect(flag.stderr).toMatch(/--port="70000"/);
+
+    const env = run(["serve"], { TINYV_MODE: "fancy" });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toMatch(/TINYV_MODE/);
+
+    const dir = mkdtempSync(join(tmpdir(), "tinyv-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ llmWeight: 3 }));
+    const fromFile = run(["serve", "--config", file]);
+    expect(fromFile.status).toBe(2);
+    expect(fromFile.stderr).toMatch(/llmWeight/);
+
+    writeFileSync(file, JSON.stringify({ colour: "blue" }));
+    expect(run(["serve", "--config", file]).stderr).toMatch(/unknown setting "colour"/);
+    expect(run(["serve", "--no-such-flag"]).status).toBe(2);
+  });
+
+  it("takes settings from a config file, overridden by env, overridden by flags", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinyv-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ maxBatchItems: 5, maxItemBytes: 100 }));
+    const server = await startTinyv(["--config", file, "--max-item-bytes", "300"], { TINYV_MAX_BATCH_ITEMS: "7" });
+    const client = grpcClient(server.grpcAddress);
+    const info = await unary<{ limits: { maxBatchItems: number; maxItemBytes: bigint } }>(client, "GetServerInfo", {});
+    expect(info.limits.maxBatchItems).toBe(7);
+    expect(info.limits.maxItemBytes).toBe(300n);
+    client.close();
+    await server.stop();
+  });
+
+  it("check prints one verdict as JSON", () => {
+    const ok = run(["check", "--gold", "\\frac12", "--response", "The answer is \\boxed{0.5}."]);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ correct: true, reward: 1, decidedBy: "DECIDED_BY_RULES" });
+    const wrong = run(["check", "--gold", "10", "--response", "\\boxed{100}"]);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ correct: false, reward: 0, ruleOutcome: "RULE_OUTCOME_MISMATCH" });
+    expect(run(["check", "--gold", "1"]).status).toBe(2);
+  });
+
+  it("eval reports recall and false positives, writes --out, and names each skipped line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinyv-"));
+    const file = join(dir, "set.jsonl");
+    const out = join(dir, "out.jsonl");
+    const rows = [
+      { id: "p1", question: "q", ground_truth: "2", response: "\\boxed{2}", label: true },
+      { id: "p2", question: "q", ground_truth: "1/2", response: "\\boxed{0.5}", label: true },
+      { id: "n1", question: "q", ground_truth: "2", response: "\\boxed{3}", label: false },
+    ];
+    writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n{not json\n{"id":"x","ground_truth":"1","response":"1"}\n`);
+    const res = run(["eval", file, "--out", out, "--mode", "rules_only"]);
+    expect(res.stderr).toMatch(/set.jsonl:4: skipped: not JSON/);
+    expect(res.stderr).toMatch(/set.jsonl:5: skipped: "label" must be true or false/);
+    expect(res.stdout).toMatch(/correct accepted \(recall\): 2\/2/);
+    expect(res.stdout).toMatch(/wrong accepted \(false positives\): 0\/1/);
+    expect(res.stdout).toMatch(/skipped lines: 2/);
+    expect(res.status).toBe(1); // skipped input is not a clean run
+    const written = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(written.map((r) => [r.id, r.correct])).toEqual([
+      ["p1", true],
+      ["p2", true],
+      ["n1", false],
+    ]);
+    expect(written[0]).toMatchObject({ label: true, reward: 1, decided_by: "RULES", rule_outcome: "MATCH", extracted_answer: "2" });
+    const json = run(["eval", file, "--json"]);
+    expect(JSON.parse(json.stdout).total).toMatchObject({ n: 3, acceptedCorrect: 2, acceptedWrong: 0 });
+  });
+
+  it("shuts down on SIGTERM after finishing in-flight items, exit 0", async () => {
+    const server = await startTinyv();
+    const client = grpcClient(server.grpcAddress);
+    const call = (client as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }).VerifyStream();
+    const got: Verdict[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on("data", (v: Verdict) => got.push(v));
+      call.on("end", resolve);
+      call.on("error", reject);
+    });
+    for (let i = 0; i < 2000; i++) call.write(create(VerifyRequestSchema, { id: `t${i}`, groundTruth: "1", response: "\\boxed{1}" }));
+    // Stop once the stream is surely under way, with most items still in flight.
+    await new Promise<void>((resolve) => call.once("data", () => resolve()));
+    const exit = server.stop("SIGTERM");
+    call.end();
+    await ended;
+    expect(got).toHaveLength(2000);
+    expect(await exit).toBe(0);
+    client.close();
+  });
+
+  it("requires the bearer token when one is set", async () => {
+    const server = await startTinyv(["--auth-token", "s3cret"]);
+    const client = grpcClient(server.grpcAddress);
+    const req = create(VerifyRequestSchema, { groundTruth: "1", response: "1" });
+    const denied = await unary(client, "Verify", req).catch((e) => e);
+    expect(denied.code).toBe(grpc.status.UNAUTHENTICATED);
+    const md = new grpc.Metadata();
+    md.set("authorization", "Bearer s3cret");
+    expect((await unary<Verdict>(client, "Verify", req, md)).correct).toBe(true);
+    const http = await fetch(`${server.httpUrl}/tinyv.v1.VerifierService/Verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ groundTruth: "1", response: "1" }),
+    });
+    expect(http.status).toBe(401);
+    client.close();
+    await server.stop();
+  });
+});

@@ -138,6 +138,8 @@ function unorderedEq(g: Value[], a: Value[], ctx: CompareContext): boolean {
     return g.every((x, i) => valuesEqual(x, a[al.indexOf(gl[i])] as Value, ctx));
   }
   if (orderedEq(g, a, ctx)) return true;
+  // Gold "x = 2, y = 3" against bare "3, 2": the order is the only link to the names.
+  if (gl.every((l) => l) && new Set(gl).size === g.length && al.every((l) => !l)) return false;
   const memo = new Map<number, boolean>();
   const eq = (i: number, j: number) => {
     const key = i * a.length + j;

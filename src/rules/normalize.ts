@@ -107,7 +107,13 @@ export function normalizeLatex(input: string): string {
   s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, "\\frac").replace(/\\[dt]binom(?![a-zA-Z])/g, "\\binom");
   s = s.replace(SPACING, " ").replace(/~/g, " ");
   s = s.replace(/\\(?:textdegree|degree)(?![a-zA-Z])/g, "^\\circ ");
+  // Temperatures are not angles: 3°C is the number 3 with a unit.
+  s = s.replace(
+    /(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ)\s*(?:\\mathrm\{[CF]\}|\\text\{[CF]\}|[CF])(?![a-zA-Z])/g,
+    " ",
+  );
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])/g, "\\TVdeg ");
+  s = s.replace(/(\d)\s*(?:\\text\{\s*degrees?\s*\}|degrees?(?![a-zA-Z]))/g, "$1\\TVdeg ");
   s = s.replace(/\\?%/g, "\\TVpct ");
   // Ordinals: "15th" is 15.
   s = s.replace(/(\d)(?:st|nd|rd|th)\b/g, "$1");

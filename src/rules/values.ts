@@ -1,6 +1,6 @@
 /** Interpretation of syntax trees as typed answer values (what the answer *is*, not how it was written). */
 import type { Node } from "./ast.js";
-import { freeSymbols, renameSymbols } from "./numeric.js";
+import { EvaluationError, evalComplex, freeSymbols, renameSymbols } from "./numeric.js";
 
 export interface Interval {
   /** undefined = minus infinity */
@@ -100,7 +100,51 @@ function interpretList(items: Node[], sep: "," | "or" | "and"): Value {
     );
     if (values.some((v) => v.t === "realset")) return { t: "realset", parts };
   }
+  // "x > 2 and x < 5": one variable's bounds, intersected.
+  if (sep === "and" && values.every((v) => v.t === "realset" && v.parts.length === 1 && !v.parts[0]?.holes)) {
+    const meet = intersect(values.map((v) => (v as { parts: Interval[] }).parts[0] as Interval));
+    if (meet) return { t: "realset", parts: [meet] };
+  }
   return { t: "list", items: values };
+}
+
+function constNumber(n: Node): number | undefined {
+  if (freeSymbols(n).size > 0) return undefined;
+  try {
+    const z = evalComplex(n, new Map());
+    return z.im === 0 && Number.isFinite(z.re) ? z.re : undefined;
+  } catch (e) {
+    if (e instanceof EvaluationError) return undefined;
+    throw e;
+  }
+}
+
+/** The tighter of two bounds (an absent node is infinite); undefined when they cannot be ordered. */
+function tighter(
+  a: Node | undefined,
+  aClosed: boolean,
+  b: Node | undefined,
+  bClosed: boolean,
+  lower: boolean,
+): { node?: Node; closed: boolean } | undefined {
+  if (!a) return { node: b, closed: bClosed };
+  if (!b) return { node: a, closed: aClosed };
+  const av = constNumber(a);
+  const bv = constNumber(b);
+  if (av === undefined || bv === undefined) return undefined;
+  if (av === bv) return { node: a, closed: aClosed && bClosed };
+  return (lower ? av > bv : av < bv) ? { node: a, closed: aClosed } : { node: b, closed: bClosed };
+}
+
+function intersect(ivs: Interval[]): Interval | undefined {
+  let acc = ivs[0] as Interval;
+  for (const iv of ivs.slice(1)) {
+    const lo = tighter(acc.lo, acc.loClosed, iv.lo, iv.loClosed, true);
+    const hi = tighter(acc.hi, acc.hiClosed, iv.hi, iv.hiClosed, false);
+    if (!lo || !hi) return undefined;
+    acc = { lo: lo.node, loClosed: lo.closed, hi: hi.node, hiClosed: hi.closed };
+  }
+  return acc;
 }
 
 function point(n: Node): Interval {

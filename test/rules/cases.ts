@@ -129,6 +129,10 @@ export const MUST_ACCEPT: [string, string][] = [
   ["\\mathbb{R}", "(-\\infty, \\infty)"],
   ["\\emptyset", "\\{\\}"],
   ["x+y=1", "y = 1 - x"],
+  ["3", "3^{\\circ}C"],
+  ["\\frac{\\pi}{6}", "30 \\text{ degrees}"],
+  ["x > 2 \\text{ and } x < 5", "(2, 5)"],
+  ["x=2, y=3", "2, 3"],
   // text after normalization
   ["\\text{odd}", "odd"],
   ["\\text{No solution}", "no solution"],
@@ -158,6 +162,9 @@ export const MUST_REJECT: [string, string][] = [
   ["x_1", "x_2"],
   ["(1,234)", "1234"],
   ["3", "2x + 3 = 9"],
+  ["x=2, y=3", "3, 2"],
+  ["\\frac{\\pi}{6}", "30 \\text{ minutes}"],
+  ["x > 2 \\text{ and } x < 5", "(2, 6)"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.js";
-import { type Config, flagName, type SettingKey, settings } from "../config/schema.js";
+import { type Config, envName, flagName, type SettingKey, settings } from "../config/schema.js";
 
 type FlagSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
 
@@ -48,8 +48,24 @@ export function parseCommand(
   return { config, own: ownValues, positionals };
 }
 
+const shown = (v: unknown) =>
+  Array.isArray(v) ? v.join(",") || "none" : v === undefined || v === "" ? "none" : String(v);
+
 export function settingsHelp(): string {
   return (Object.keys(settings) as SettingKey[])
-    .map((key) => `  --${flagName(key).padEnd(22)} ${settings[key].help}`)
+    .map((key) => `  --${flagName(key).padEnd(24)} ${settings[key].help} [${shown(settings[key].default)}]`)
     .join("\n");
+}
+
+/** The README's configuration table, generated so it cannot drift from the schema. */
+export function settingsTable(): string {
+  const rows = (Object.keys(settings) as SettingKey[]).map((key) => {
+    const d = key === "workers" ? "cores" : shown(settings[key].default);
+    return `| \`--${flagName(key)}\` | \`${envName(key)}\` | \`${key}\` | ${d} | ${settings[key].help.replaceAll("|", "\\|")} |`;
+  });
+  return [
+    "| flag | environment | config file key | default | meaning |",
+    "|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
 }

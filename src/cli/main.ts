@@ -16,7 +16,7 @@ usage:
   tinyv --version | --help
 
 settings (flags; also TINYV_<NAME> environment variables and --config FILE.json with camelCase keys):
-  --config FILE              JSON file of settings
+  --config FILE              JSON file of settings (keys as in the README table)
 ${settingsHelp()}
 `;
 

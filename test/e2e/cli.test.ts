@@ -9,7 +9,11 @@ import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src
 import { CLI, grpcClient, startTinyv, unary } from "../support/tinyv.js";
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
+  spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
 
 describe("tinyv CLI", () => {
   it("rejects a bad setting with one line naming it and exit code 2 (flag, env, file)", () => {
@@ -38,9 +42,15 @@ describe("tinyv CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "tinyv-"));
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify({ maxBatchItems: 5, maxItemBytes: 100 }));
-    const server = await startTinyv(["--config", file, "--max-item-bytes", "300"], { TINYV_MAX_BATCH_ITEMS: "7" });
+    const server = await startTinyv(["--config", file, "--max-item-bytes", "300"], {
+      TINYV_MAX_BATCH_ITEMS: "7",
+    });
     const client = grpcClient(server.grpcAddress);
-    const info = await unary<{ limits: { maxBatchItems: number; maxItemBytes: bigint } }>(client, "GetServerInfo", {});
+    const info = await unary<{ limits: { maxBatchItems: number; maxItemBytes: bigint } }>(
+      client,
+      "GetServerInfo",
+      {},
+    );
     expect(info.limits.maxBatchItems).toBe(7);
     expect(info.limits.maxItemBytes).toBe(300n);
     client.close();
@@ -52,7 +62,11 @@ describe("tinyv CLI", () => {
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ correct: true, reward: 1, decidedBy: "DECIDED_BY_RULES" });
     const wrong = run(["check", "--gold", "10", "--response", "\\boxed{100}"]);
-    expect(JSON.parse(wrong.stdout)).toMatchObject({ correct: false, reward: 0, ruleOutcome: "RULE_OUTCOME_MISMATCH" });
+    expect(JSON.parse(wrong.stdout)).toMatchObject({
+      correct: false,
+      reward: 0,
+      ruleOutcome: "RULE_OUTCOME_MISMATCH",
+    });
     expect(run(["check", "--gold", "1"]).status).toBe(2);
   });
 
@@ -65,7 +79,10 @@ describe("tinyv CLI", () => {
       { id: "p2", question: "q", ground_truth: "1/2", response: "\\boxed{0.5}", label: true },
       { id: "n1", question: "q", ground_truth: "2", response: "\\boxed{3}", label: false },
     ];
-    writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n{not json\n{"id":"x","ground_truth":"1","response":"1"}\n`);
+    writeFileSync(
+      file,
+      `${rows.map((r) => JSON.stringify(r)).join("\n")}\n{not json\n{"id":"x","ground_truth":"1","response":"1"}\n`,
+    );
     const res = run(["eval", file, "--out", out, "--mode", "rules_only"]);
     expect(res.stderr).toMatch(/set.jsonl:4: skipped: not JSON/);
     expect(res.stderr).toMatch(/set.jsonl:5: skipped: "label" must be true or false/);
@@ -73,13 +90,22 @@ describe("tinyv CLI", () => {
     expect(res.stdout).toMatch(/wrong accepted \(false positives\): 0\/1/);
     expect(res.stdout).toMatch(/skipped lines: 2/);
     expect(res.status).toBe(1); // skipped input is not a clean run
-    const written = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const written = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(written.map((r) => [r.id, r.correct])).toEqual([
       ["p1", true],
       ["p2", true],
       ["n1", false],
     ]);
-    expect(written[0]).toMatchObject({ label: true, reward: 1, decided_by: "RULES", rule_outcome: "MATCH", extracted_answer: "2" });
+    expect(written[0]).toMatchObject({
+      label: true,
+      reward: 1,
+      decided_by: "RULES",
+      rule_outcome: "MATCH",
+      extracted_answer: "2",
+    });
     const json = run(["eval", file, "--json"]);
     expect(JSON.parse(json.stdout).total).toMatchObject({ n: 3, acceptedCorrect: 2, acceptedWrong: 0 });
   });
@@ -87,14 +113,17 @@ describe("tinyv CLI", () => {
   it("shuts down on SIGTERM after finishing in-flight items, exit 0", async () => {
     const server = await startTinyv();
     const client = grpcClient(server.grpcAddress);
-    const call = (client as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }).VerifyStream();
+    const call = (
+      client as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }
+    ).VerifyStream();
     const got: Verdict[] = [];
     const ended = new Promise<void>((resolve, reject) => {
       call.on("data", (v: Verdict) => got.push(v));
       call.on("end", resolve);
       call.on("error", reject);
     });
-    for (let i = 0; i < 2000; i++) call.write(create(VerifyRequestSchema, { id: `t${i}`, groundTruth: "1", response: "\\boxed{1}" }));
+    for (let i = 0; i < 2000; i++)
+      call.write(create(VerifyRequestSchema, { id: `t${i}`, groundTruth: "1", response: "\\boxed{1}" }));
     // Stop once the stream is surely under way, with most items still in flight.
     await new Promise<void>((resolve) => call.once("data", () => resolve()));
     const exit = server.stop("SIGTERM");

@@ -1,0 +1,11 @@
+// Rewrites the configuration table in README.md from the settings schema (run after `npm run build`).
+import { readFileSync, writeFileSync } from "node:fs";
+import { settingsTable } from "../dist/cli/args.js";
+
+const file = new URL("../README.md", import.meta.url);
+const text = readFileSync(file, "utf8");
+const next = text.replace(
+  /<!-- config:start -->[\s\S]*<!-- config:end -->/,
+  `<!-- config:start -->\n${settingsTable()}\n<!-- config:end -->`,
+);
+writeFileSync(file, next);

@@ -9,6 +9,7 @@ import {
   evalComplex,
   evalExact,
   freeSymbols,
+  realConstant,
 } from "./numeric.js";
 import type { Rational } from "./rational.js";
 import * as Q from "./rational.js";
@@ -477,17 +478,6 @@ interface NumInterval {
   hiNode?: Node;
 }
 
-function constValue(n: Node, ctx: CompareContext): number | undefined {
-  if (freeSymbols(n).size > 0) return undefined;
-  try {
-    const z = evalComplex(n, new Map(), ctx.budget);
-    return isReal(z) && Number.isFinite(z.re) ? z.re : undefined;
-  } catch (e) {
-    if (e instanceof EvaluationError) return undefined;
-    throw e;
-  }
-}
-
 const sameNum = (x: number, y: number) =>
   x === y ||
   (Number.isFinite(x) &&
@@ -498,14 +488,14 @@ const sameNum = (x: number, y: number) =>
 function canonical(parts: Interval[], ctx: CompareContext): NumInterval[] | undefined {
   let ivs: NumInterval[] = [];
   for (const p of parts) {
-    const lo = p.lo ? constValue(p.lo, ctx) : Number.NEGATIVE_INFINITY;
-    const hi = p.hi ? constValue(p.hi, ctx) : Number.POSITIVE_INFINITY;
+    const lo = p.lo ? realConstant(p.lo, ctx.budget) : Number.NEGATIVE_INFINITY;
+    const hi = p.hi ? realConstant(p.hi, ctx.budget) : Number.POSITIVE_INFINITY;
     if (lo === undefined || hi === undefined || lo > hi) return undefined;
     let pieces: NumInterval[] = [
       { lo, hi, loClosed: p.loClosed, hiClosed: p.hiClosed, loNode: p.lo, hiNode: p.hi },
     ];
     for (const h of p.holes ?? []) {
-      const hv = constValue(h, ctx);
+      const hv = realConstant(h, ctx.budget);
       if (hv === undefined) return undefined;
       pieces = pieces.flatMap((iv) => {
         if (hv < iv.lo || hv > iv.hi) return [iv];

@@ -382,6 +382,18 @@ function bigCall(fn: string, args: Big[]): Big | undefined {
   }
 }
 
+/** The value of a closed real expression (interval endpoints), or undefined. */
+export function realConstant(n: Node, budget?: Budget): number | undefined {
+  if (freeSymbols(n).size > 0) return undefined;
+  try {
+    const z = evalComplex(n, new Map(), budget);
+    return Math.abs(z.im) <= 1e-12 * Math.max(1, Math.abs(z.re)) && Number.isFinite(z.re) ? z.re : undefined;
+  } catch (e) {
+    if (e instanceof EvaluationError) return undefined;
+    throw e;
+  }
+}
+
 /** Free symbols of a tree, in first-seen order. */
 export function freeSymbols(node: Node, out: Set<string> = new Set()): Set<string> {
   switch (node.k) {

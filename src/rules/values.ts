@@ -1,6 +1,6 @@
 /** Interpretation of syntax trees as typed answer values (what the answer *is*, not how it was written). */
 import type { Node } from "./ast.js";
-import { EvaluationError, evalComplex, freeSymbols, renameSymbols } from "./numeric.js";
+import { freeSymbols, realConstant, renameSymbols } from "./numeric.js";
 
 export interface Interval {
   /** undefined = minus infinity */
@@ -108,17 +108,6 @@ function interpretList(items: Node[], sep: "," | "or" | "and"): Value {
   return { t: "list", items: values };
 }
 
-function constNumber(n: Node): number | undefined {
-  if (freeSymbols(n).size > 0) return undefined;
-  try {
-    const z = evalComplex(n, new Map());
-    return z.im === 0 && Number.isFinite(z.re) ? z.re : undefined;
-  } catch (e) {
-    if (e instanceof EvaluationError) return undefined;
-    throw e;
-  }
-}
-
 /** The tighter of two bounds (an absent node is infinite); undefined when they cannot be ordered. */
 function tighter(
   a: Node | undefined,
@@ -129,8 +118,8 @@ function tighter(
 ): { node?: Node; closed: boolean } | undefined {
   if (!a) return { node: b, closed: bClosed };
   if (!b) return { node: a, closed: aClosed };
-  const av = constNumber(a);
-  const bv = constNumber(b);
+  const av = realConstant(a);
+  const bv = realConstant(b);
   if (av === undefined || bv === undefined) return undefined;
   if (av === bv) return { node: a, closed: aClosed && bClosed };
   return (lower ? av > bv : av < bv) ? { node: a, closed: aClosed } : { node: b, closed: bClosed };

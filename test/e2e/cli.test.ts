@@ -1,11 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
+import { serviceDefinition } from "../../src/server/descriptor.js";
 import { CLI, grpcClient, startTinyv, unary } from "../support/tinyv.js";
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -150,6 +152,55 @@ describe("tinyv CLI", () => {
     });
     expect(http.status).toBe(401);
     client.close();
+    await server.stop();
+  });
+
+  it("serves gRPC and HTTP over TLS when given a certificate", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinyv-tls-"));
+    const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+    const made = spawnSync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]);
+    expect(made.status).toBe(0);
+    const server = await startTinyv(["--tls-cert", cert, "--tls-key", key]);
+    const ca = readFileSync(cert);
+    const VerifierClient = grpc.makeGenericClientConstructor(serviceDefinition(), "VerifierService");
+    const client = new VerifierClient(`localhost:${server.grpcPort}`, grpc.credentials.createSsl(ca));
+    const v = await unary<Verdict>(
+      client,
+      "Verify",
+      create(VerifyRequestSchema, { groundTruth: "2", response: "\\boxed{2}" }),
+    );
+    expect(v.correct).toBe(true);
+    client.close();
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = https.request(
+        `https://localhost:${server.httpPort}/tinyv.v1.VerifierService/Verify`,
+        { method: "POST", ca, headers: { "content-type": "application/json" } },
+        (res) => {
+          let data = "";
+          res.on("data", (d) => (data += d));
+          res.on("end", () => resolve(data));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ groundTruth: "2", response: "\\boxed{2}" }));
+    });
+    expect(JSON.parse(body)).toMatchObject({ correct: true, reward: 1 });
     await server.stop();
   });
 });

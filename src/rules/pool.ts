@@ -60,6 +60,19 @@ export class RulePool {
     });
   }
 
+  /**
+   * Load the verifier in every thread before the first real item, so no item's
+   * budget pays for module loading.
+   */
+  async warm(): Promise<void> {
+    const task: RuleTask = {
+      items: [{ gold: "1", response: "1" }],
+      budgetMs: 60_000,
+      relTol: this.options.relTol,
+    };
+    await Promise.all(Array.from({ length: this.options.threads }, () => this.pool.run(task)));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.pool.destroy();

@@ -32,6 +32,7 @@ export async function createEngine(config: Config, log: Log, observe?: VerdictOb
     budgetMs: config.ruleBudgetMs,
     relTol: config.relTol,
   });
+  const warming = pool.warm();
   const judge = config.llmUrl.length > 0 ? createJudge(config, log) : undefined;
   const mode = defaultMode(config);
   if (!judge && mode !== "rules_only") {
@@ -41,6 +42,7 @@ export async function createEngine(config: Config, log: Log, observe?: VerdictOb
     );
   }
   if (judge) await judge.ready();
+  await warming;
   const hybrid = new HybridVerifier(
     pool,
     judge,

@@ -116,7 +116,7 @@ describe("tinyv serve (rules only), over real sockets", () => {
     expect(ids.size).toBe(10_000);
     for (const v of verdicts) {
       const i = Number(v.id.slice(1));
-      expect(v.correct).toBe(i % 97 === i % 89);
+      expect(v.correct, JSON.stringify({ ...v, timings: undefined })).toBe(i % 97 === i % 89);
     }
   });
 

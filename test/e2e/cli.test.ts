@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { serviceDefinition } from "../../src/server/descriptor.js";
-import { CLI, grpcClient, startTinyv, unary } from "../support/tinyv.js";
+import { CLI, failure, grpcClient, startTinyv, unary } from "../support/tinyv.js";
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [CLI, ...args], {
@@ -140,7 +140,7 @@ describe("tinyv CLI", () => {
     const server = await startTinyv(["--auth-token", "s3cret"]);
     const client = grpcClient(server.grpcAddress);
     const req = create(VerifyRequestSchema, { groundTruth: "1", response: "1" });
-    const denied = await unary(client, "Verify", req).catch((e) => e);
+    const denied = await failure(unary(client, "Verify", req));
     expect(denied.code).toBe(grpc.status.UNAUTHENTICATED);
     const md = new grpc.Metadata();
     md.set("authorization", "Bearer s3cret");

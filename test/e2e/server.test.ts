@@ -19,7 +19,7 @@ import {
   type VerifyRequest,
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
-import { grpcClient, startTinyv, type Tinyv, unary } from "../support/tinyv.js";
+import { failure, grpcClient, startTinyv, type Tinyv, unary } from "../support/tinyv.js";
 
 const item = (id: string, groundTruth: string, response: string): VerifyRequest =>
   create(VerifyRequestSchema, { id, groundTruth, response });
@@ -187,9 +187,7 @@ describe("tinyv serve (rules only), over real sockets", () => {
 
   it("rejects a message over the size limit with a clear RESOURCE_EXHAUSTED", async () => {
     const items = Array.from({ length: 400 }, (_, i) => item(`m${i}`, "1", "y".repeat(4000)));
-    const err = await unary(client, "VerifyBatch", create(VerifyBatchRequestSchema, { items })).catch(
-      (e) => e,
-    );
+    const err = await failure(unary(client, "VerifyBatch", create(VerifyBatchRequestSchema, { items })));
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(err.details).toMatch(/larger than max/i);
   });
@@ -289,7 +287,7 @@ describe("tinyv serve (rules only), over real sockets", () => {
       body: JSON.stringify({ query: ["a"] }),
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/labels/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/labels/);
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/tinyv_items_total\{mode="RULES_ONLY",decided_by="RULES",rule_outcome="MATCH"/);
     expect(metrics).toMatch(/tinyv_item_errors_total\{code="TOO_LARGE"\} [1-9]/);

@@ -83,3 +83,13 @@ export function unary<Res>(
     );
   });
 }
+
+/** The gRPC error a call fails with (fails the test if the call succeeds). */
+export async function failure(call: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await call;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error("expected the call to fail");
+}

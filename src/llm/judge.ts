@@ -464,9 +464,12 @@ function parseCompletion(res: unknown, profile: ModelProfile, url: string): Verd
   return v;
 }
 
+/** AbortSignal.timeout() aborts with a TimeoutError; servers abort with their own "deadline exceeded" errors. */
 function abortVerdict(reason: unknown): Verdict {
-  const name = (reason as { name?: string } | undefined)?.name;
-  if (name === "TimeoutError") return { outcome: "timeout", detail: "the request's deadline expired" };
+  const r = reason as { name?: string; message?: string } | undefined;
+  if (r?.name === "TimeoutError" || /deadline/i.test(r?.message ?? "")) {
+    return { outcome: "timeout", detail: "the request's deadline expired" };
+  }
   return { outcome: "error", detail: "cancelled by the caller" };
 }
 

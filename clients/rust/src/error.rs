@@ -57,7 +57,13 @@ pub enum Error {
     /// `UNAVAILABLE` when the server went away, `RESOURCE_EXHAUSTED` for an
     /// oversized message, and so on.
     #[error("{}: {}", .0.code(), .0.message())]
-    Status(#[from] tonic::Status),
+    Status(tonic::Status),
+
+    /// The connection broke during the call: the server went away (killed,
+    /// crashed, restarted) or the network reset it. Items in flight are lost;
+    /// [`code`](Error::code) reports [`Code::Unavailable`].
+    #[error("connection lost: {}", .0.message())]
+    ConnectionLost(#[source] tonic::Status),
 
     /// The call ran past the client's timeout (see
     /// [`ClientBuilder::timeout`](crate::ClientBuilder::timeout) and
@@ -85,6 +91,7 @@ impl Error {
     pub fn code(&self) -> Option<Code> {
         match self {
             Error::Status(status) => Some(status.code()),
+            Error::ConnectionLost(_) => Some(Code::Unavailable),
             Error::Timeout(_) => Some(Code::DeadlineExceeded),
             Error::Connect { .. } => Some(Code::Unavailable),
             _ => None,
@@ -94,7 +101,7 @@ impl Error {
     /// The underlying gRPC status, when there is one.
     pub fn status(&self) -> Option<&tonic::Status> {
         match self {
-            Error::Status(status) => Some(status),
+            Error::Status(status) | Error::ConnectionLost(status) => Some(status),
             _ => None,
         }
     }
@@ -110,4 +117,58 @@ impl Error {
             Some(Code::Unavailable | Code::DeadlineExceeded | Code::Aborted)
         ) || matches!(self, Error::Incomplete { .. })
     }
+}
+
+impl From<tonic::Status> for Error {
+    /// Sorts a status by where it came from: one the transport made from a
+    /// broken connection (it carries the I/O error as its source) becomes
+    /// [`Error::ConnectionLost`]; one the server sent stays [`Error::Status`].
+    fn from(status: tonic::Status) -> Self {
+        if broken_connection(&status) {
+            Error::ConnectionLost(status)
+        } else {
+            Error::Status(status)
+        }
+    }
+}
+
+fn broken_connection(status: &tonic::Status) -> bool {
+    if matches!(
+        status.code(),
+        Code::Ok | Code::Unauthenticated | Code::PermissionDenied | Code::InvalidArgument
+    ) {
+        return false;
+    }
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::ConnectError>() {
+            // Never connected: an UNAVAILABLE status says so well enough.
+            return false;
+        }
+        if error.is::<std::io::Error>() {
+            return true;
+        }
+        if let Some(error) = error.downcast_ref::<h2::Error>() {
+            return error.is_io() || error.is_go_away();
+        }
+        if let Some(error) = error.downcast_ref::<hyper::Error>() {
+            if error.is_closed() || error.is_incomplete_message() {
+                return true;
+            }
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// Whether tonic failed the call because its `grpc-timeout` ran out.
+pub(crate) fn timed_out(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
@@ -21,9 +21,14 @@ pub fn repo_root() -> PathBuf {
         .expect("the repository root exists")
 }
 
+/// One server at a time: each is CPU-heavy (a Node process and its rule
+/// workers), and tests that run side by side on a small machine starve them.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A `tinyv serve` child process on free ports; killed when dropped.
 pub struct TestServer {
     child: Child,
+    _turn: MutexGuard<'static, ()>,
     /// `HOST:PORT` of the gRPC listener, as the server printed it.
     pub addr: String,
     stderr: Arc<Mutex<String>>,
@@ -32,6 +37,7 @@ pub struct TestServer {
 impl TestServer {
     /// Starts `node bin/tinyv.js serve --port 0 --http-port 0` plus `args`.
     pub fn start(args: &[&str]) -> TestServer {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let root = repo_root();
         let main_js = root.join("dist/cli/main.js");
         assert!(
@@ -113,6 +119,7 @@ impl TestServer {
         };
         TestServer {
             child,
+            _turn: turn,
             addr,
             stderr,
         }
@@ -165,5 +172,113 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// PEM files for a TLS test: a private CA and a `localhost` server certificate
+/// it signed, made with the `openssl` command in a fresh temporary folder.
+pub struct TlsFiles {
+    pub dir: PathBuf,
+    pub ca_pem: Vec<u8>,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// `None` when the `openssl` command is not installed.
+    pub fn create() -> Option<TlsFiles> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("tinyv-tls-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let steps: [&[&str]; 3] = [
+            &[
+                &["req", "-x509"],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=tinyv test CA",
+                ],
+            ]
+            .concat(),
+            &[
+                &["req"],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=localhost",
+                ],
+            ]
+            .concat(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        ];
+        for args in steps {
+            let output = match Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+            {
+                Ok(output) => output,
+                Err(_) => return None,
+            };
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Some(TlsFiles {
+            ca_pem: std::fs::read(dir.join("ca.pem")).unwrap(),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+            dir,
+        })
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -51,6 +51,7 @@ class _Source:
 
     def __init__(self, items: AnyIterable) -> None:
         self._lock = asyncio.Lock()
+        self._first: List[Any] = []
         if hasattr(items, "__aiter__"):
             self._aiter: Optional[AsyncIterator[RequestLike]] = items.__aiter__()  # type: ignore[union-attr]
             self._iter = None
@@ -62,8 +63,18 @@ class _Source:
     def lock(self) -> asyncio.Lock:
         return self._lock
 
+    async def empty(self) -> bool:
+        """Whether the input has no items at all; the first one is kept for next()."""
+        try:
+            self._first = [await self.next()]
+        except StopAsyncIteration:
+            return True
+        return False
+
     async def next(self) -> Any:
         """The next item, or StopAsyncIteration."""
+        if self._first:
+            return self._first.pop()
         if self._aiter is not None:
             return await self._aiter.__anext__()
         try:
@@ -166,6 +177,8 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
         deadline: Deadline,
         window: int,
     ) -> AsyncIterator[Verdict]:
+        if await source.empty():
+            return  # no call for no items
         failures = 0
         while not ledger.done:
             stub, target = self._next_stub()
@@ -185,6 +198,8 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
                     failures = 0
                     for verdict in ready:
                         yield verdict
+                    if ledger.done:
+                        break  # every item answered: no need to wait for the server's end of stream
                 if attempt.error is None and not ledger.done:
                     failure = ProtocolError(
                         f"stream ended with {ledger.unanswered} items unanswered", target=target
@@ -217,6 +232,10 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
             message = ledger.next_resend()
             if message is None:
                 if ledger.exhausted:
+                    # Half-close only once every item is answered (see client.py).
+                    while ledger.unanswered and not attempt.stopped:
+                        attempt.wakeup.clear()
+                        await attempt.wakeup.wait()
                     return
                 while ledger.outstanding >= window and not attempt.stopped:
                     attempt.wakeup.clear()
@@ -228,7 +247,7 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
                         item = await source.next()
                     except StopAsyncIteration:
                         ledger.exhausted = True
-                        return
+                        continue
                     except Exception as error:  # the caller's iterable failed
                         attempt.fail(error)
                         return

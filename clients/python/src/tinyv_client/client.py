@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any, Iterable, Iterator, List, Optional
@@ -126,6 +127,15 @@ class TinyVClient(ClientBase[grpc.Channel]):
         ledger = StreamLedger(ordered=ordered, options=options)
         return self._run_stream(iter(items), ledger, Deadline(timeout), window)
 
+    @staticmethod
+    def _peek(source: Iterator[RequestLike]) -> Optional[Iterator[RequestLike]]:
+        """None for an empty input (no call is made), else the same items."""
+        try:
+            first = next(source)
+        except StopIteration:
+            return None
+        return itertools.chain((first,), source)
+
     # -- internals -----------------------------------------------------------
 
     def _unary(self, method: str, message: Any, timeout: Optional[float]) -> Any:
@@ -149,6 +159,10 @@ class TinyVClient(ClientBase[grpc.Channel]):
         deadline: Deadline,
         window: int,
     ) -> Iterator[Verdict]:
+        peeked = self._peek(source)
+        if peeked is None:
+            return
+        source = peeked
         cond = threading.Condition()
         source_lock = threading.Lock()
         failures = 0
@@ -176,6 +190,8 @@ class TinyVClient(ClientBase[grpc.Channel]):
                     failures = 0
                     for verdict in ready:
                         yield verdict
+                    if ledger.done:
+                        break  # every item answered: no need to wait for the server's end of stream
                 if attempt.error is None and not ledger.done:
                     # The server closed the stream cleanly with items unanswered
                     # (e.g. a shutdown): resend them like after a dropped connection.
@@ -212,6 +228,12 @@ class TinyVClient(ClientBase[grpc.Channel]):
                 message = ledger.next_resend()
                 if message is None:
                     if ledger.exhausted:
+                        # Half-close only once every item is answered: some servers
+                        # drop items that arrive together with the end of the input.
+                        while ledger.unanswered and not attempt.stopped:
+                            attempt.waiting = True
+                            cond.wait()
+                        attempt.waiting = False
                         return
                     while ledger.outstanding >= window and not attempt.stopped:
                         attempt.waiting = True
@@ -228,7 +250,7 @@ class TinyVClient(ClientBase[grpc.Channel]):
                     except StopIteration:
                         with cond:
                             ledger.exhausted = True
-                        return
+                        continue
                     except BaseException as error:  # the caller's iterator failed
                         attempt.fail(error)
                         return

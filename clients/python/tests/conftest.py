@@ -1,0 +1,198 @@
+"""Fixtures that run the real `tinyv serve` (Node) on free ports.
+
+The server must be built first (`npm ci` or `npm run build` at the repo root);
+set TINYV_NODE to use another node binary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO_ROOT = TESTS.parents[2]
+CLI = REPO_ROOT / "bin" / "tinyv.js"
+BUILT = REPO_ROOT / "dist" / "cli" / "main.js"
+START_TIMEOUT = 30.0
+
+sys.path.insert(0, str(TESTS))  # fake_server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TinyVServer:
+    """One `tinyv serve` process; restart() brings it back on the same ports."""
+
+    def __init__(self, *args: str, port: int = 0, http_port: int = 0) -> None:
+        self.args = list(args)
+        self.port = port
+        self.http_port = http_port
+        self.proc: Optional[subprocess.Popen] = None
+        self.stdout_lines: List[str] = []
+        self._log = tempfile.NamedTemporaryFile(prefix="tinyv-serve-", suffix=".log", delete=False)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def log_tail(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")[-3000:]
+
+    def start(self) -> "TinyVServer":
+        if not BUILT.exists():
+            pytest.fail(f"the server is not built ({BUILT} is missing): run `npm ci` or `npm run build` in {REPO_ROOT}")
+        node = os.environ.get("TINYV_NODE") or shutil.which("node") or "node"
+        cmd = [
+            node, str(CLI), "serve",
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--http-port", str(self.http_port),
+            "--log-level", "warn",
+            *self.args,
+        ]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TINYV_")}
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=self._log, text=True
+        )
+        grpc_port, http_port = self._read_ports()
+        self.port, self.http_port = grpc_port, http_port
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _read_ports(self) -> tuple:
+        """The first two stdout lines: `listening on HOST:PORT`, then `http on HOST:PORT`."""
+        assert self.proc is not None and self.proc.stdout is not None
+        found = {}
+        deadline = time.monotonic() + START_TIMEOUT
+        timer = threading.Timer(START_TIMEOUT, self.proc.kill)
+        timer.start()
+        try:
+            while len(found) < 2 and time.monotonic() < deadline:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                self.stdout_lines.append(line)
+                for key, prefix in (("grpc", "listening on "), ("http", "http on ")):
+                    if line.startswith(prefix):
+                        found[key] = int(line.strip().rsplit(":", 1)[1])
+        finally:
+            timer.cancel()
+        if len(found) < 2:
+            self.stop()
+            pytest.fail(f"tinyv serve did not start; stdout={self.stdout_lines!r}\n{self.log_tail()}")
+        return found["grpc"], found["http"]
+
+    def _drain(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.stdout is not None:
+            for line in proc.stdout:
+                self.stdout_lines.append(line)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def restart(self, sig: int = signal.SIGKILL) -> None:
+        """Stop the process and start a new one on the same gRPC and HTTP ports."""
+        self.stop(sig)
+        self.start()
+
+
+def started(*args: str) -> Iterator[TinyVServer]:
+    server = TinyVServer(*args).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[TinyVServer]:
+    """A plain server shared by the whole session (rules only: no LLM configured)."""
+    yield from started()
+
+
+AUTH_TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="session")
+def auth_server() -> Iterator[TinyVServer]:
+    yield from started("--auth-token", AUTH_TOKEN)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """A self-signed certificate for localhost / 127.0.0.1: (key path, cert path, cert bytes)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return key, cert, cert.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def tls_server(tls_files: tuple) -> Iterator[TinyVServer]:
+    key, cert, _ = tls_files
+    yield from started("--tls-cert", str(cert), "--tls-key", str(key))
+
+
+@pytest.fixture
+def restartable_server() -> Iterator[TinyVServer]:
+    """A server of one's own, on fixed ports, that a test may kill and restart."""
+    server = TinyVServer("--shutdown-grace-ms", "500", port=free_port(), http_port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def client(server: TinyVServer):
+    from tinyv_client import TinyVClient
+
+    with TinyVClient(server.target, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _no_tinyv_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests set TINYV_* themselves; the developer's environment must not leak in."""
+    for name in ("TINYV_URL", "TINYV_TARGET", "TINYV_TOKEN", "TINYV_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)

@@ -27,5 +27,3 @@ export type Node =
   | { k: "text"; words: string[] }
   /** Something the evaluator cannot take (\cdots): compared structurally only. */
   | { k: "opaque"; s: string };
-
-export type Op = Extract<Node, { k: "bin" }>["op"];

@@ -70,7 +70,7 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
       budget,
       relTol: options.relTol ?? DEFAULT_REL_TOL,
       preciseRelTol: options.relTol ?? 1e-30,
-      minSigDigits: DEFAULT_MIN_SIG_DIGITS,
+      minSigDigits: options.minSigDigits ?? DEFAULT_MIN_SIG_DIGITS,
     });
   } catch (e) {
     if (e instanceof OverBudget) return { outcome: "over_budget", extracted, detail: "time budget spent" };

@@ -178,7 +178,7 @@ export function tokenize(src: string, budget?: Budget): Token[] {
         if (arg === undefined) throw new TokenizeError(`\\${name} without argument`);
         i = arg.end;
         if (TEXT_COMMANDS.has(name) && /^[a-zA-Z\s.,'-]*$/.test(arg.body)) pushText(arg.body, push);
-        else for (const tok of tokenize(normalizeInner(arg.body), budget)) push(tok);
+        else for (const tok of tokenize(arg.body.replace(/\s+/g, " "), budget)) push(tok);
       } else if (COMMAND_OPS[name]) push(COMMAND_OPS[name] as Token);
       else if (GREEK.has(name) || name === "pi") push({ t: "id", s: name });
       else if (name) push({ t: "cmd", s: name });
@@ -203,10 +203,6 @@ export function tokenize(src: string, budget?: Budget): Token[] {
     i++;
   }
   return out;
-}
-
-function normalizeInner(s: string): string {
-  return s.replace(/\s+/g, " ");
 }
 
 /** Two-letter English words; read as words only next to other prose ("no solution", not "2an"). */

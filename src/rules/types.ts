@@ -8,6 +8,8 @@ export interface RuleOptions {
   relTol?: number;
   /** Inputs longer than this (after taking the tail that holds the answer) are "over_budget". */
   maxInputChars?: number;
+  /** A decimal answer coarser than the gold (165.5 for 165.47) needs this many significant digits (default 3). */
+  minSigDigits?: number;
 }
 
 export interface RuleResult {

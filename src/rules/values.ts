@@ -38,8 +38,6 @@ export class InterpretError extends Error {}
 const CHANGES_MEANING =
   /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|can't|impossible|isn't|doesn't|maybe|possibly|perhaps|probably|either|least|most|more|less|than|greater|fewer|smaller|larger|bigger|nearly|almost|approximately|about|around|roughly|between|multiple|infinitely|many)$/i;
 
-const INF: Node = { k: "const", name: "inf" };
-
 function isInf(n: Node): 0 | 1 | -1 {
   if (n.k === "const" && n.name === "inf") return 1;
   if (n.k === "neg") return isInf(n.a) === 1 ? -1 : 0;
@@ -400,5 +398,3 @@ export function renameValue(v: Value, map: ReadonlyMap<string, string>): Value {
       return v;
   }
 }
-
-export { INF };

@@ -54,6 +54,8 @@ describe("verifyAnswer outcomes", () => {
     expect(verifyAnswer("1.68", "1.684", opts).outcome).toBe("match");
     expect(verifyAnswer("1.680", "1.684", opts).outcome).toBe("mismatch");
     expect(verifyAnswer("\\sqrt{2}", "1.41421356", { budgetMs: 1000 }).outcome).toBe("match");
+    expect(verifyAnswer("165.47", "165.5", opts).outcome).toBe("match");
+    expect(verifyAnswer("165.47", "165.5", { budgetMs: 1000, minSigDigits: 5 }).outcome).toBe("mismatch");
     expect(verifyAnswer("\\pi^2", "\\pi^2 + 10^{-6}", { budgetMs: 1000, relTol: 1e-3 }).outcome).toBe(
       "match",
     );

@@ -13,6 +13,7 @@ export interface Extracted {
 /** A response this short without any marker is taken to be the answer itself. */
 const BARE_MAX_CHARS = 200;
 const TAIL_CHARS = 4000;
+const BARE_MAX_PROSE_WORDS = 8;
 
 /** Contents of every \boxed{...} / \fbox{...} with balanced braces, in order ("" for an empty box). */
 export function allBoxed(text: string): string[] {
@@ -61,6 +62,20 @@ function stripSentence(s: string): string {
     .trim();
 }
 
+/** Prose words (not LaTeX command names) in a text. */
+function proseWords(text: string): number {
+  return text.match(/(?<![\\a-zA-Z])[a-zA-Z]{3,}/g)?.length ?? 0;
+}
+
+/**
+ * A response without markers is the answer itself when it is short, or when it is one line of math
+ * with little prose (a long formula or a long list); otherwise it is reasoning to search.
+ */
+function looksBare(text: string): boolean {
+  if (text.length <= BARE_MAX_CHARS && !text.includes("\n\n")) return true;
+  return !text.includes("\n") && proseWords(text) <= BARE_MAX_PROSE_WORDS;
+}
+
 const MATH_SPANS = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$([^$]+?)\$/g;
 
 function lastMathSpan(text: string): string | undefined {
@@ -87,8 +102,7 @@ export function extractAnswer(response: string): Extracted | undefined {
   if (marked !== undefined) return { answer: marked, how: "marker", boxes };
   const trimmed = text.trim();
   if (!trimmed) return undefined;
-  if (trimmed.length <= BARE_MAX_CHARS && !trimmed.includes("\n\n"))
-    return { answer: trimmed, how: "bare", boxes };
+  if (looksBare(trimmed)) return { answer: trimmed, how: "bare", boxes };
   // Only the tail can hold a final answer; scanning less also bounds the regex work.
   const tail = text.slice(-TAIL_CHARS);
   const span = lastMathSpan(tail);

@@ -174,13 +174,15 @@ export function evalComplex(node: Node, env: ReadonlyMap<string, Complex>, budge
 
 /** Real bases to integer powers stay real (complex pow would add rounding noise in the imaginary part). */
 function powC(a: Complex, b: Complex): Complex {
+  let r: Complex;
   if (b.im === 0 && Number.isInteger(b.re) && Math.abs(b.re) <= 64) {
-    let r = ONE;
+    r = ONE;
     const base = b.re < 0 ? ONE.div(a) : a;
     for (let k = 0; k < Math.abs(b.re); k++) r = r.mul(base);
-    return r;
-  }
-  return a.pow(b);
+  } else r = a.pow(b);
+  // x^1000000 and x^999999 both underflow to 0 at |x| < 1: a zero from a non-zero base proves nothing.
+  if (r.re === 0 && r.im === 0 && (a.re !== 0 || a.im !== 0)) fail("underflow");
+  return r;
 }
 
 function complexCall(fn: string, args: Complex[]): Complex {

@@ -133,6 +133,11 @@ export const MUST_ACCEPT: [string, string][] = [
   ["\\frac{\\pi}{6}", "30 \\text{ degrees}"],
   ["x > 2 \\text{ and } x < 5", "(2, 5)"],
   ["x=2, y=3", "2, 3"],
+  ["\\frac{x^{40}-1}{x-1}", Array.from({ length: 40 }, (_, k) => `x^{${k}}`).join(" + ")],
+  [
+    Array.from({ length: 80 }, (_, k) => k).join(", "),
+    Array.from({ length: 80 }, (_, k) => 79 - k).join(", "),
+  ],
   // text after normalization
   ["\\text{odd}", "odd"],
   ["\\text{No solution}", "no solution"],
@@ -165,6 +170,7 @@ export const MUST_REJECT: [string, string][] = [
   ["x=2, y=3", "3, 2"],
   ["\\frac{\\pi}{6}", "30 \\text{ minutes}"],
   ["x > 2 \\text{ and } x < 5", "(2, 6)"],
+  ["x^{1000000}", "x^{999999}"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

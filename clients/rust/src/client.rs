@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use tokio_stream::Stream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
@@ -181,6 +181,69 @@ impl Client {
                     .map(tonic::Response::into_inner)
             }
         })
+    }
+
+    /// Verifies a whole set of items over one stream and returns their
+    /// verdicts **in the items' order**, the way a trainer wants its rewards.
+    ///
+    /// Unlike [`verify_batch`](Self::verify_batch) there is no cap on the
+    /// number of items, and the server works on them as they arrive. Ids need
+    /// not be unique: each verdict is matched to its item by position, and
+    /// carries its item's id.
+    ///
+    /// ```no_run
+    /// # use tinyv_client::{Client, VerifyRequest};
+    /// # async fn run(client: Client, responses: Vec<String>) -> Result<(), tinyv_client::Error> {
+    /// let items = responses
+    ///     .into_iter()
+    ///     .map(|response| VerifyRequest::new("", "42", response));
+    /// let rewards: Vec<f64> = client
+    ///     .verify_all(items)
+    ///     .await?
+    ///     .into_iter()
+    ///     .map(|verdict| verdict.reward)
+    ///     .collect();
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_all<I>(&self, items: I) -> Result<Vec<Verdict>>
+    where
+        I: IntoIterator<Item = VerifyRequest>,
+    {
+        let mut ids = Vec::new();
+        let mut positional = Vec::new();
+        for (index, mut item) in items.into_iter().enumerate() {
+            ids.push(std::mem::replace(&mut item.id, index.to_string()));
+            positional.push(item);
+        }
+        let sent = ids.len() as u64;
+        let mut slots: Vec<Option<Verdict>> = vec![None; ids.len()];
+        let mut verdicts = self.verify_stream(tokio_stream::iter(positional));
+        while let Some(verdict) = verdicts.next().await {
+            let mut verdict = verdict?;
+            let slot = verdict
+                .id
+                .parse::<usize>()
+                .ok()
+                .and_then(|index| Some((index, slots.get_mut(index)?)));
+            match slot {
+                Some((index, slot @ None)) => {
+                    verdict.id = std::mem::take(&mut ids[index]);
+                    *slot = Some(verdict);
+                }
+                // An id the client never sent, or one answered twice.
+                _ => {
+                    return Err(Error::Protocol(format!(
+                        "a verdict for id {:?}, which was not awaited",
+                        verdict.id
+                    )))
+                }
+            }
+        }
+        let answered = slots.iter().flatten().count() as u64;
+        if answered != sent {
+            return Err(Error::Incomplete { sent, answered });
+        }
+        Ok(slots.into_iter().flatten().collect())
     }
 
     /// Describes the server: version, default mode, LLM backends and limits.

@@ -294,3 +294,45 @@ impl fmt::Debug for ClientBuilder {
         s.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bare_host_and_port_is_plaintext_http() {
+        let endpoint = ClientBuilder::new("127.0.0.1:50051").endpoint().unwrap();
+        assert_eq!(endpoint.uri().to_string(), "http://127.0.0.1:50051/");
+        ClientBuilder::new("[::1]:50051").connect_lazy().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_bad_endpoint_or_token_fails_before_dialling() {
+        let error = ClientBuilder::new("http://bad host")
+            .connect_lazy()
+            .unwrap_err();
+        assert!(matches!(error, Error::InvalidEndpoint { .. }), "{error:?}");
+        let error = ClientBuilder::new("127.0.0.1:1")
+            .bearer_token("line\nbreak")
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::InvalidToken), "{error:?}");
+    }
+
+    #[cfg(feature = "tls")]
+    #[tokio::test]
+    async fn https_gets_tls_without_asking() {
+        ClientBuilder::new("https://localhost:50051")
+            .connect_lazy()
+            .unwrap();
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let builder = ClientBuilder::new("127.0.0.1:50051").bearer_token("s3cret");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}

@@ -56,7 +56,7 @@ pub enum Error {
     /// status other than OK: `UNAUTHENTICATED` for a missing or wrong token,
     /// `UNAVAILABLE` when the server went away, `RESOURCE_EXHAUSTED` for an
     /// oversized message, and so on.
-    #[error("{}: {}", .0.code(), .0.message())]
+    #[error("{:?}: {}", .0.code(), .0.message())]
     Status(tonic::Status),
 
     /// The connection broke during the call: the server went away (killed,
@@ -70,6 +70,11 @@ pub enum Error {
     /// [`ClientBuilder::stream_idle_timeout`](crate::ClientBuilder::stream_idle_timeout)).
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+
+    /// The server broke the contract in a way the client can see, such as a
+    /// verdict for an id that was never sent or was already answered.
+    #[error("unexpected reply from the server: {0}")]
+    Protocol(String),
 
     /// The server finished a call with status OK but did not answer every
     /// item: a `VerifyBatch` reply with the wrong number of verdicts, or a
@@ -171,4 +176,28 @@ pub(crate) fn timed_out(status: &tonic::Status) -> bool {
         source = error.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_from_a_broken_connection_is_connection_lost() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let status = tonic::Status::from_error(Box::new(reset));
+        let error = Error::from(status);
+        assert!(matches!(error, Error::ConnectionLost(_)), "{error:?}");
+        assert_eq!(error.code(), Some(Code::Unavailable));
+        assert!(error.is_retryable());
+    }
+
+    #[test]
+    fn a_status_from_the_server_stays_a_status() {
+        let error = Error::from(tonic::Status::unauthenticated("missing bearer token"));
+        assert!(matches!(error, Error::Status(_)), "{error:?}");
+        assert_eq!(error.code(), Some(Code::Unauthenticated));
+        assert!(!error.is_retryable());
+        assert_eq!(error.to_string(), "Unauthenticated: missing bearer token");
+    }
 }

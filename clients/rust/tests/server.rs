@@ -132,6 +132,66 @@ async fn verify_batch_answers_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_all_returns_verdicts_in_item_order() {
+    let server = TestServer::start(&[]);
+    let client = connect(&server).await;
+
+    // Ids need not be unique: verdicts are matched by position.
+    let items: Vec<_> = (0..500)
+        .map(|i| {
+            let mut item = item(i);
+            item.id = format!("group-{}", i / 4);
+            item
+        })
+        .collect();
+    let verdicts = timeout(LIMIT, client.verify_all(items))
+        .await
+        .expect("in time")
+        .expect("verify_all");
+    assert_eq!(verdicts.len(), 500);
+    for (i, verdict) in verdicts.iter().enumerate() {
+        assert_eq!(verdict.id, format!("group-{}", i / 4));
+        assert_eq!(
+            verdict.correct,
+            i.is_multiple_of(2),
+            "item {i}: {verdict:?}"
+        );
+    }
+    assert!(client
+        .verify_all(Vec::new())
+        .await
+        .expect("none")
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_a_limited_client() {
+    let server = TestServer::start(&[]);
+    let client = Client::builder(server.url())
+        .concurrency_limit(2)
+        .connect()
+        .await
+        .expect("connect");
+    warm_up(&client).await;
+
+    let calls: Vec<_> = (0..32)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { (i, client.verify(item(i)).await) })
+        })
+        .collect();
+    for call in calls {
+        let (i, verdict) = timeout(LIMIT, call)
+            .await
+            .expect("in time")
+            .expect("joined");
+        let verdict = verdict.expect("verify");
+        assert_eq!(verdict.id, i.to_string());
+        assert_eq!(verdict.correct, i.is_multiple_of(2));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_info_describes_the_server() {
     let server = TestServer::start(&[]);
     let client = connect(&server).await;
@@ -355,6 +415,7 @@ async fn unreachable_server_is_a_connect_error() {
     assert!(error.is_retryable());
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca() {
     let Some(tls) = common::TlsFiles::create() else {

@@ -143,15 +143,9 @@ impl Stream for VerdictStream {
                     }
                     Poll::Ready(Some(Err(status))) => return this.fail(status.into()),
                     Poll::Ready(None) => {
-                        let sent = this.sent();
                         let finished = this.progress.finished.load(Ordering::Acquire);
-                        if !finished || this.answered < sent {
-                            // A server that closes early never read the rest:
-                            // count what is known to be unanswered.
-                            return this.fail(Error::Incomplete {
-                                sent,
-                                answered: this.answered,
-                            });
+                        if let Some(error) = unanswered(finished, this.sent(), this.answered) {
+                            return this.fail(error);
                         }
                         this.state = State::Done;
                         return Poll::Ready(None);
@@ -162,6 +156,13 @@ impl Stream for VerdictStream {
             }
         }
     }
+}
+
+/// The error for a stream the server closed with status OK, if it left items
+/// unanswered: fewer verdicts than items sent, or a close before the request
+/// side ended (the server never read the rest).
+fn unanswered(finished: bool, sent: u64, answered: u64) -> Option<Error> {
+    (!finished || answered < sent).then_some(Error::Incomplete { sent, answered })
 }
 
 impl fmt::Debug for VerdictStream {
@@ -202,5 +203,93 @@ impl Stream for Counted {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_stream::StreamExt;
+
+    #[test]
+    fn a_clean_close_needs_every_item_sent_and_answered() {
+        assert!(unanswered(true, 3, 3).is_none());
+        assert!(unanswered(true, 0, 0).is_none());
+        assert!(matches!(
+            unanswered(true, 3, 2),
+            Some(Error::Incomplete {
+                sent: 3,
+                answered: 2
+            })
+        ));
+        // Closed before the client finished sending: even a full count is short.
+        assert!(matches!(
+            unanswered(false, 3, 3),
+            Some(Error::Incomplete { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn counted_tracks_items_and_the_end() {
+        let progress = Arc::new(Progress::default());
+        let items = (0..5).map(|i| VerifyRequest::new(i.to_string(), "1", "1"));
+        let mut counted = Counted {
+            inner: Box::pin(tokio_stream::iter(items)),
+            progress: Arc::clone(&progress),
+        };
+        for expected in 1..=5 {
+            assert!(counted.next().await.is_some());
+            assert_eq!(progress.sent.load(Ordering::Acquire), expected);
+            assert!(!progress.finished.load(Ordering::Acquire));
+        }
+        assert!(counted.next().await.is_none());
+        assert!(progress.finished.load(Ordering::Acquire));
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_yields_one_error_then_ends() {
+        let mut verdicts = VerdictStream::new(tokio_stream::iter(Vec::new()), None, |_| async {
+            Err(Status::unauthenticated("no token"))
+        });
+        let error = verdicts.next().await.unwrap().unwrap_err();
+        assert_eq!(error.code(), Some(tonic::Code::Unauthenticated));
+        assert!(verdicts.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn items_without_verdicts_trip_the_idle_timeout() {
+        let limit = Duration::from_secs(5);
+        let items = tokio_stream::iter(vec![VerifyRequest::new("0", "1", "1")]);
+        let mut verdicts = VerdictStream::new(items, Some(limit), |mut requests| async move {
+            // Read the item, then never answer.
+            requests.next().await;
+            std::future::pending::<Result<Streaming<Verdict>, Status>>().await
+        });
+        let error = verdicts.next().await.unwrap().unwrap_err();
+        assert!(
+            matches!(error, Error::Timeout(l) if l == limit),
+            "{error:?}"
+        );
+        assert!(verdicts.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_producer_is_not_a_timeout() {
+        let limit = Duration::from_secs(5);
+        // The caller has nothing to send yet.
+        let items = tokio_stream::pending::<VerifyRequest>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let mut verdicts = VerdictStream::new(items, Some(limit), |_| async move {
+            let _ = rx.await;
+            Err(Status::cancelled("done"))
+        });
+        let waited = tokio::time::timeout(limit * 3, verdicts.next()).await;
+        assert!(
+            waited.is_err(),
+            "nothing awaited, so no timeout: {waited:?}"
+        );
+        drop(tx);
+        let error = verdicts.next().await.unwrap().unwrap_err();
+        assert_eq!(error.code(), Some(tonic::Code::Cancelled));
     }
 }

@@ -232,11 +232,7 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
             message = ledger.next_resend()
             if message is None:
                 if ledger.exhausted:
-                    # Half-close only once every item is answered (see client.py).
-                    while ledger.unanswered and not attempt.stopped:
-                        attempt.wakeup.clear()
-                        await attempt.wakeup.wait()
-                    return
+                    return  # half-close: the server ends the stream after the last verdict
                 while ledger.outstanding >= window and not attempt.stopped:
                     attempt.wakeup.clear()
                     await attempt.wakeup.wait()

@@ -228,13 +228,7 @@ class TinyVClient(ClientBase[grpc.Channel]):
                 message = ledger.next_resend()
                 if message is None:
                     if ledger.exhausted:
-                        # Half-close only once every item is answered: some servers
-                        # drop items that arrive together with the end of the input.
-                        while ledger.unanswered and not attempt.stopped:
-                            attempt.waiting = True
-                            cond.wait()
-                        attempt.waiting = False
-                        return
+                        return  # half-close: the server ends the stream after the last verdict
                     while ledger.outstanding >= window and not attempt.stopped:
                         attempt.waiting = True
                         cond.wait()

@@ -257,6 +257,7 @@ describe("tinyv serve (rules only), over real sockets", () => {
       });
       refl.close();
       expect(names).toContain("tinyv.v1.VerifierService");
+      expect(names).toContain("grpc.health.v1.Health");
     }
   });
 

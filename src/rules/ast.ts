@@ -1,5 +1,7 @@
 /** Syntax tree produced by the parser; interpretation into values happens in values.ts. */
+
 import type { Rational } from "./rational.js";
+import * as Q from "./rational.js";
 
 export type Node =
   /** A numeric literal; `decimals` is set when written with a decimal point (an approximation). */
@@ -27,3 +29,33 @@ export type Node =
   | { k: "text"; words: string[] }
   /** Something the evaluator cannot take (\cdots): compared structurally only. */
   | { k: "opaque"; s: string };
+
+export function hasOpaque(n: Node): boolean {
+  return nodeKey(n).includes("opaque");
+}
+
+/** Canonical text of a tree, for structural equality. */
+export function nodeKey(n: Node): string {
+  switch (n.k) {
+    case "num":
+      return Q.format(n.v) + (n.decimals === undefined ? "" : `~${n.decimals}`);
+    case "sym":
+      return `$${n.name}`;
+    case "const":
+      return `#${n.name}`;
+    case "bin":
+      return `(${nodeKey(n.a)}${n.op}${nodeKey(n.b)})`;
+    case "neg":
+      return `-(${nodeKey(n.a)})`;
+    case "unit":
+      return `${n.unit}(${nodeKey(n.a)})`;
+    case "pm":
+      return `pm(${n.a ? nodeKey(n.a) : ""},${nodeKey(n.b)})`;
+    case "call":
+      return `${n.fn}(${n.args.map(nodeKey).join(",")})`;
+    case "opaque":
+      return `opaque:${n.s}`;
+    default:
+      return `${n.k}:${JSON.stringify(n, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`;
+  }
+}

@@ -1,6 +1,7 @@
 /** Interpretation of syntax trees as typed answer values (what the answer *is*, not how it was written). */
 import type { Node } from "./ast.js";
-import { freeSymbols, realConstant, renameSymbols } from "./numeric.js";
+import { realConstant } from "./numeric.js";
+import { freeSymbols, renameSymbols } from "./symbols.js";
 
 export interface Interval {
   /** undefined = minus infinity */

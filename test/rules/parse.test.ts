@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Node } from "../../src/rules/ast.js";
+import { type Node, nodeKey } from "../../src/rules/ast.js";
 import { TooDeep } from "../../src/rules/budget.js";
-import { nodeKey } from "../../src/rules/compare.js";
 import { normalizeLatex } from "../../src/rules/normalize.js";
 import { ParseError, parseTokens } from "../../src/rules/parse.js";
 import { tokenize } from "../../src/rules/tokenize.js";

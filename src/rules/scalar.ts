@@ -1,0 +1,181 @@
+/** Scalar equality: units, precision as written, exact constants, and expressions at seeded points. */
+import { hasOpaque, type Node, nodeKey } from "./ast.js";
+import { evalBig } from "./bignum.js";
+import type { CompareContext } from "./context.js";
+import { type Complex, EvaluationError, evalComplex, evalExact } from "./numeric.js";
+import { close, isFiniteC, isReal, MIN_AGREEING_POINTS, points } from "./points.js";
+import type { Rational } from "./rational.js";
+import * as Q from "./rational.js";
+import { freeSymbols } from "./symbols.js";
+
+/** Past this magnitude doubles cannot tell n from n + 1, so inexact agreement proves nothing. */
+const FLOAT_TRUST_LIMIT = 1e15;
+
+function unitOf(n: Node): "deg" | "pct" | undefined {
+  return n.k === "unit" ? n.unit : undefined;
+}
+
+/** 62.5% as the number 0.625, keeping the precision it was written with. */
+function percentAsNumber(inner: Node): Node {
+  if (inner.k === "num") {
+    const v = Q.mul(inner.v, Q.rat(1n, 100n));
+    return inner.decimals === undefined
+      ? { k: "num", v, text: inner.text }
+      : { k: "num", v, decimals: inner.decimals + 2, text: inner.text };
+  }
+  return { k: "bin", op: "/", a: inner, b: { k: "num", v: Q.rat(100n), text: "100" } };
+}
+
+export function scalarEq(g: Node, a: Node, ctx: CompareContext): boolean {
+  const gu = unitOf(g);
+  const au = unitOf(a);
+  if (gu === au)
+    return gu ? scalarCore((g as { a: Node }).a, (a as { a: Node }).a, ctx) : scalarCore(g, a, ctx);
+  if (gu && au) return false;
+  // One side carries ° or %: equal as bare numbers (45° vs 45) or after conversion (pi/4 vs 45°, 5/8 vs 62.5%).
+  const [marked, other, goldMarked] = gu ? [g, a, true] : [a, g, false];
+  const unit = marked as Extract<Node, { k: "unit" }>;
+  const inner = unit.a;
+  const converted = unit.unit === "pct" ? percentAsNumber(inner) : marked;
+  const pair = (x: Node) => (goldMarked ? scalarCore(x, other, ctx) : scalarCore(other, x, ctx));
+  return pair(inner) || pair(converted);
+}
+
+interface Literal {
+  decimals: number;
+  sig: number;
+}
+
+/** Precision of a decimal literal as written (`-2.50` has 2 decimals, 3 significant digits). */
+function literalOf(n: Node): Literal | undefined {
+  if (n.k === "neg") return literalOf(n.a);
+  if (n.k !== "num" || n.decimals === undefined) return undefined;
+  const mantissa = n.text
+    .replace(/[eE].*$/, "")
+    .replace(".", "")
+    .replace(/^0+/, "");
+  return { decimals: n.decimals, sig: mantissa.length };
+}
+
+function scalarCore(g: Node, a: Node, ctx: CompareContext): boolean {
+  if (nodeKey(g) === nodeKey(a)) return true;
+  if (hasOpaque(g) || hasOpaque(a)) return false;
+  const vars = [...new Set([...freeSymbols(g), ...freeSymbols(a)])];
+  if (vars.length === 0) return constantEq(g, a, ctx);
+  return functionEq(g, a, vars, ctx);
+}
+
+function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
+  const gl = literalOf(g);
+  const al = literalOf(a);
+  const none = new Map<string, Rational>();
+  const ge = evalExact(g, none, ctx.budget);
+  const ae = evalExact(a, none, ctx.budget);
+  if (ge && ae) {
+    if (Q.eq(ge, ae)) return true;
+    const tol = precisionTol(gl, al, ctx);
+    if (tol === undefined) return false;
+    if (tol === 0) return Q.eq(ge, ae);
+    // |g - a| <= half a unit in the last place, exactly.
+    const diff = Q.sub(ge, ae);
+    // Strictly inside: a value exactly halfway could round either way, so it proves nothing.
+    return Q.cmp(diff.n < 0n ? Q.neg(diff) : diff, Q.mul(Q.rat(1n, 2n), tol.exact)) < 0;
+  }
+  let gv: Complex;
+  let av: Complex;
+  try {
+    gv = evalComplex(g, new Map(), ctx.budget);
+    av = evalComplex(a, new Map(), ctx.budget);
+  } catch (e) {
+    if (e instanceof EvaluationError) return false;
+    throw e;
+  }
+  if (!isFiniteC(gv) || !isFiniteC(av)) return false;
+  if (Math.max(gv.abs(), av.abs()) > FLOAT_TRUST_LIMIT) return false;
+  const tol = precisionTol(gl, al, ctx);
+  if (tol === undefined) return false;
+  if (tol === 0) return close(gv, av, ctx.relTol) && !refutedPrecisely(g, a, new Map(), ctx);
+  return gv.sub(av).abs() < 0.5 * tol.float * (1 - 1e-9);
+}
+
+/**
+ * Tolerance implied by how the numbers were written: 0 when both are exact; half a unit in the
+ * gold's last decimal when the gold is a decimal at least as coarse as the answer; half a unit in
+ * the answer's last decimal when the answer is the coarser one and still has enough significant
+ * digits. undefined: the answer is too coarse to judge.
+ */
+function precisionTol(
+  gl: Literal | undefined,
+  al: Literal | undefined,
+  ctx: CompareContext,
+): 0 | { exact: Rational; float: number } | undefined {
+  let decimals: number;
+  if (!gl && !al) return 0;
+  if (gl && (!al || al.decimals >= gl.decimals)) decimals = gl.decimals;
+  else {
+    const lit = al as Literal;
+    if (lit.sig < ctx.minSigDigits) return undefined;
+    decimals = lit.decimals;
+  }
+  const exact = decimals >= 0 ? Q.rat(1n, 10n ** BigInt(decimals)) : Q.rat(10n ** BigInt(-decimals));
+  return { exact, float: 10 ** -decimals };
+}
+
+/**
+ * Doubles agreeing to 1e-9 do not make sqrt(2) + 1e-20 equal to sqrt(2): where both sides are real and
+ * decimal.js can evaluate them, they must also agree to 30 digits (or to the caller's relTol).
+ */
+function refutedPrecisely(
+  g: Node,
+  a: Node,
+  env: ReadonlyMap<string, Rational>,
+  ctx: CompareContext,
+): boolean {
+  const gb = evalBig(g, env, ctx.budget);
+  const ab = gb && evalBig(a, env, ctx.budget);
+  if (!gb || !ab) return false;
+  const scale = gb.abs().toNumber();
+  return !gb
+    .minus(ab)
+    .abs()
+    .lte(ctx.preciseRelTol * Math.max(1, scale));
+}
+
+/** Expression equivalence by evaluation at seeded random points, exactly where both sides are rational. */
+function functionEq(g: Node, a: Node, vars: string[], ctx: CompareContext): boolean {
+  let agree = 0;
+  let confirmed = false;
+  for (const pt of points(vars)) {
+    ctx.budget.check();
+    if (pt.exact) {
+      const ge = evalExact(g, pt.exact, ctx.budget);
+      const ae = ge && evalExact(a, pt.exact, ctx.budget);
+      if (ge && ae) {
+        if (!Q.eq(ge, ae)) return false;
+        agree++;
+        continue;
+      }
+    }
+    let gv: Complex;
+    let av: Complex;
+    try {
+      gv = evalComplex(g, pt.complex, ctx.budget);
+      av = evalComplex(a, pt.complex, ctx.budget);
+    } catch (e) {
+      if (e instanceof EvaluationError) continue;
+      throw e;
+    }
+    if (!isFiniteC(gv) || !isFiniteC(av)) continue;
+    if (close(gv, av, Math.max(ctx.relTol, 1e-9))) {
+      // One high-precision point is enough to expose a difference hidden below double precision.
+      if (!confirmed && pt.exact && isReal(gv)) {
+        if (refutedPrecisely(g, a, pt.exact, ctx)) return false;
+        confirmed = true;
+      }
+      agree++;
+    }
+    // Disagreeing real values refute; disagreeing complex values may be branch choices, so they only abstain.
+    else if (isReal(gv) && isReal(av)) return false;
+  }
+  return agree >= MIN_AGREEING_POINTS;
+}

@@ -2,10 +2,13 @@ import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protob
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { file_tinyv_v1_verifier, VerifierService } from "../gen/tinyv/v1/verifier_pb.js";
+import { healthFileDescriptor } from "./health-descriptor.js";
 
-/** The contract as a serialized FileDescriptorSet, for server reflection: no .proto read at run time. */
+/** The contract (and health) as a serialized FileDescriptorSet, for server reflection: no .proto read at run time. */
 export function descriptorSet(): Buffer {
-  const set = create(FileDescriptorSetSchema, { file: [file_tinyv_v1_verifier.proto] });
+  const set = create(FileDescriptorSetSchema, {
+    file: [file_tinyv_v1_verifier.proto, healthFileDescriptor()],
+  });
   return Buffer.from(toBinary(FileDescriptorSetSchema, set));
 }
 

@@ -1,9 +1,9 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer, loadSync } from "@grpc/proto-loader";
+import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProto } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import { type Verdict, VerifierService, type VerifyRequest } from "../gen/tinyv/v1/verifier_pb.js";
 import { descriptorSet, serviceDefinition } from "./descriptor.js";
 import { Code, ServiceError } from "./errors.js";
@@ -37,9 +37,7 @@ export class GrpcTransport {
     });
     this.server.addService(serviceDefinition(), this.handlers());
     this.health.addToServer(this.server);
-    // Health is listed too, so reflection-only tools (grpcurl, ghz) can call it without a proto file.
-    const described = { ...loadFileDescriptorSetFromBuffer(descriptorSet()), ...loadSync(healthProto) };
-    new ReflectionService(described).addToServer(this.server);
+    new ReflectionService(loadFileDescriptorSetFromBuffer(descriptorSet())).addToServer(this.server);
   }
 
   /** Bind and start; resolves to the bound port. */

@@ -3,7 +3,9 @@ import * as math from "mathjs";
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
 import { type Domain, evaluate } from "./evaluate.js";
+import { evalExact } from "./numeric.js";
 import type { Rational } from "./rational.js";
+import { freeSymbols } from "./symbols.js";
 
 /** The part of decimal.js (mathjs BigNumber) used for high-precision confirmation. */
 export interface Big {
@@ -33,39 +35,104 @@ export interface Big {
   lte(b: Big | number): boolean;
 }
 
-/** 40 digits: far past doubles, cheap enough to run on every accepted inexact comparison. */
-const bigMath = math.create(math.all as math.FactoryFunctionMap, { precision: 40 });
-const big = (x: string | number) => bigMath.bignumber(x) as unknown as Big;
-const BIG_PI = big(-1).acos();
-const BIG_E = big(1).exp();
-const BIG_ONE = big(1);
+/**
+ * Working precision: 40 digits, or more when the expressions hold big exact integers
+ * (sqrt(10^40 + 1) differs from 10^20 only in the 41st digit). Past MAX_DIGITS nothing is confirmed.
+ */
+const BASE_DIGITS = 40;
+const MAX_DIGITS = 320;
 
-const BIG: Domain<Big> = {
-  num: ratBig,
-  constant: (name) => (name === "pi" ? BIG_PI : name === "e" ? BIG_E : undefined),
-  neg: (a) => a.neg(),
-  add: (a, b) => a.plus(b),
-  sub: (a, b) => a.minus(b),
-  mul: (a, b) => a.times(b),
-  div: (a, b) => a.div(b),
-  // Negative bases only to integer powers (else complex).
-  pow: (a, b) => (a.isNegative() && !b.isInteger() ? undefined : a.pow(b)),
-  unit: (unit, a) => (unit === "deg" ? a.times(BIG_PI).div(big(180)) : a.div(big(100))),
-  call: bigCall,
-};
-
-function ratBig(q: Rational): Big {
-  return big(q.n.toString()).div(big(q.d.toString()));
+interface BigContext {
+  domain: Domain<Big>;
+  big: (x: string | number) => Big;
 }
 
-/** Real value to 40 digits, or undefined when it leaves the reals or uses what decimal.js lacks. */
-export function evalBig(node: Node, env: ReadonlyMap<string, Rational>, budget?: Budget): Big | undefined {
-  const bigEnv = new Map([...env].map(([k, q]) => [k, ratBig(q)]));
-  const r = evaluate(node, bigEnv, BIG, budget);
+const contexts = new Map<number, BigContext>();
+
+function contextFor(digits: number): BigContext {
+  let ctx = contexts.get(digits);
+  if (ctx) return ctx;
+  const bigMath = math.create(math.all as math.FactoryFunctionMap, { precision: digits });
+  const big = (x: string | number) => bigMath.bignumber(x) as unknown as Big;
+  const PI = big(-1).acos();
+  const E = big(1).exp();
+  const ONE = big(1);
+  const ratBig = (q: Rational) => big(q.n.toString()).div(big(q.d.toString()));
+  const domain: Domain<Big> = {
+    num: ratBig,
+    constant: (name) => (name === "pi" ? PI : name === "e" ? E : undefined),
+    neg: (a) => a.neg(),
+    add: (a, b) => a.plus(b),
+    sub: (a, b) => a.minus(b),
+    mul: (a, b) => a.times(b),
+    div: (a, b) => a.div(b),
+    // Negative bases only to integer powers (else complex).
+    pow: (a, b) => (a.isNegative() && !b.isInteger() ? undefined : a.pow(b)),
+    unit: (unit, a) => (unit === "deg" ? a.times(PI).div(big(180)) : a.div(big(100))),
+    call: (fn, args) => bigCall(fn, args, ONE),
+  };
+  ctx = { domain, big };
+  contexts.set(digits, ctx);
+  return ctx;
+}
+
+/** Digits needed for the exact integers in these trees (powers of two buckets), or undefined past the cap. */
+export function digitsFor(nodes: Node[]): number | undefined {
+  let most = 0;
+  const walk = (n: Node): void => {
+    if (freeSymbols(n).size === 0) {
+      const q = evalExact(n, new Map());
+      if (q) {
+        most = Math.max(most, q.n.toString().length + q.d.toString().length);
+        return;
+      }
+    }
+    for (const child of children(n)) walk(child);
+  };
+  for (const n of nodes) walk(n);
+  let digits = BASE_DIGITS;
+  while (digits < most + BASE_DIGITS) digits *= 2;
+  return digits <= MAX_DIGITS ? digits : undefined;
+}
+
+function children(n: Node): Node[] {
+  switch (n.k) {
+    case "bin":
+      return [n.a, n.b];
+    case "neg":
+    case "unit":
+      return [n.a];
+    case "call":
+      return n.args;
+    default:
+      return [];
+  }
+}
+
+/** Real value to `digits` digits, or undefined when it leaves the reals or uses what decimal.js lacks. */
+export function evalBig(
+  node: Node,
+  env: ReadonlyMap<string, Rational>,
+  digits: number,
+  budget?: Budget,
+): Big | undefined {
+  const { domain } = contextFor(digits);
+  const bigEnv = new Map([...env].map(([k, q]) => [k, domain.num(q) as Big]));
+  const r = evaluate(node, bigEnv, domain, budget);
   return r && !r.isNaN() && r.isFinite() ? r : undefined;
 }
 
-function bigCall(fn: string, args: Big[]): Big | undefined {
+/** |a - b| <= relTol * max(1, |a|), computed without leaving decimal.js (values may exceed doubles). */
+export function bigClose(a: Big, b: Big, relTol: number, digits: number): boolean {
+  const { big } = contextFor(digits);
+  const scale = a.abs().lte(1) ? big(1) : a.abs();
+  return a
+    .minus(b)
+    .abs()
+    .lte(scale.times(big(relTol)));
+}
+
+function bigCall(fn: string, args: Big[], ONE: Big): Big | undefined {
   const [a, b] = args as [Big, Big | undefined];
   const unit = (x: Big) => x.abs().lte(1);
   switch (fn) {
@@ -94,7 +161,7 @@ function bigCall(fn: string, args: Big[]): Big | undefined {
     case "ceil":
       return a.ceil();
     case "root":
-      return b && !a.isNegative() ? a.pow(BIG_ONE.div(b)) : undefined;
+      return b && !a.isNegative() ? a.pow(ONE.div(b)) : undefined;
     default:
       return undefined;
   }

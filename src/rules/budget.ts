@@ -25,6 +25,11 @@ export class Budget {
     if ((++this.ticks & 63) === 0 && performance.now() > this.deadline) throw new OverBudget();
   }
 
+  /** Milliseconds left; for steps that cannot check the clock themselves. */
+  remainingMs(): number {
+    return this.deadline - performance.now();
+  }
+
   /** Reads the clock now; for coarse stage boundaries. */
   checkNow(): void {
     if (performance.now() > this.deadline) throw new OverBudget();

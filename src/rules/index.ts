@@ -69,7 +69,7 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
     return judge(goldText(gold), answers, extracted, budget, {
       budget,
       relTol: options.relTol ?? DEFAULT_REL_TOL,
-      preciseRelTol: options.relTol ?? 1e-30,
+      preciseRelTol: options.relTol,
       minSigDigits: options.minSigDigits ?? DEFAULT_MIN_SIG_DIGITS,
     });
   } catch (e) {

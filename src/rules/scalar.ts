@@ -1,11 +1,12 @@
 /** Scalar equality: units, precision as written, exact constants, and expressions at seeded points. */
 import { hasOpaque, type Node, nodeKey } from "./ast.js";
-import { evalBig } from "./bignum.js";
+import { bigClose, digitsFor, evalBig } from "./bignum.js";
 import type { CompareContext } from "./context.js";
 import { type Complex, EvaluationError, evalComplex, evalExact } from "./numeric.js";
 import { close, isFiniteC, isReal, MIN_AGREEING_POINTS, points } from "./points.js";
 import type { Rational } from "./rational.js";
 import * as Q from "./rational.js";
+import { simplifiesToSame } from "./symbolic.js";
 import { freeSymbols } from "./symbols.js";
 
 /** Past this magnitude doubles cannot tell n from n + 1, so inexact agreement proves nothing. */
@@ -94,7 +95,7 @@ function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
   if (Math.max(gv.abs(), av.abs()) > FLOAT_TRUST_LIMIT) return false;
   const tol = precisionTol(gl, al, ctx);
   if (tol === undefined) return false;
-  if (tol === 0) return close(gv, av, ctx.relTol) && !refutedPrecisely(g, a, new Map(), ctx);
+  if (tol === 0) return close(gv, av, ctx.relTol) && precisely(g, a, new Map(), ctx) !== "differ";
   return gv.sub(av).abs() < 0.5 * tol.float * (1 - 1e-9);
 }
 
@@ -123,25 +124,22 @@ function precisionTol(
 
 /**
  * Doubles agreeing to 1e-9 do not make sqrt(2) + 1e-20 equal to sqrt(2): where both sides are real and
- * decimal.js can evaluate them, they must also agree to 30 digits (or to the caller's relTol).
+ * decimal.js can evaluate them, they must also agree to 30 or more digits (or to the caller's relTol).
  */
-function refutedPrecisely(
+function precisely(
   g: Node,
   a: Node,
   env: ReadonlyMap<string, Rational>,
   ctx: CompareContext,
-): boolean {
-  const gb = evalBig(g, env, ctx.budget);
-  const ab = gb && evalBig(a, env, ctx.budget);
-  if (!gb || !ab) return false;
-  const scale = gb.abs().toNumber();
-  return !gb
-    .minus(ab)
-    .abs()
-    .lte(ctx.preciseRelTol * Math.max(1, scale));
-}
-
-/** Expression equivalence by evaluation at seeded random points, exactly where both sides are rational. */
+): "same" | "differ" | "unknown" {
+  const digits = digitsFor([g, a]);
+  // Integers too big to carry through: agreement in doubles cannot be confirmed, so it does not count.
+  if (digits === undefined) return "differ";
+  const gb = evalBig(g, env, digits, ctx.budget);
+  const ab = gb && evalBig(a, env, digits, ctx.budget);
+  if (!gb || !ab) return "unknown";
+  return bigClose(gb, ab, ctx.preciseRelTol ?? 10 ** -(digits - 10), digits) ? "same" : "differ";
+} /** Expression equivalence by evaluation at seeded random points, exactly where both sides are rational. */
 function functionEq(g: Node, a: Node, vars: string[], ctx: CompareContext): boolean {
   let agree = 0;
   let confirmed = false;
@@ -169,13 +167,16 @@ function functionEq(g: Node, a: Node, vars: string[], ctx: CompareContext): bool
     if (close(gv, av, Math.max(ctx.relTol, 1e-9))) {
       // One high-precision point is enough to expose a difference hidden below double precision.
       if (!confirmed && pt.exact && isReal(gv)) {
-        if (refutedPrecisely(g, a, pt.exact, ctx)) return false;
-        confirmed = true;
+        const verdict = precisely(g, a, pt.exact, ctx);
+        if (verdict === "differ") return false;
+        confirmed = verdict === "same";
       }
       agree++;
     }
     // Disagreeing real values refute; disagreeing complex values may be branch choices, so they only abstain.
     else if (isReal(gv) && isReal(av)) return false;
   }
-  return agree >= MIN_AGREEING_POINTS;
+  if (agree >= MIN_AGREEING_POINTS) return true;
+  // No point could decide (all overflowed or underflowed): try algebra instead.
+  return simplifiesToSame(g, a, ctx.budget);
 }

@@ -138,6 +138,7 @@ export const MUST_ACCEPT: [string, string][] = [
     Array.from({ length: 80 }, (_, k) => k).join(", "),
     Array.from({ length: 80 }, (_, k) => 79 - k).join(", "),
   ],
+  ["x^{1000000}", "\\left(x^{1000}\\right)^{1000}"],
   // text after normalization
   ["\\text{odd}", "odd"],
   ["\\text{No solution}", "no solution"],
@@ -171,6 +172,10 @@ export const MUST_REJECT: [string, string][] = [
   ["\\frac{\\pi}{6}", "30 \\text{ minutes}"],
   ["x > 2 \\text{ and } x < 5", "(2, 6)"],
   ["x^{1000000}", "x^{999999}"],
+  ["x^{1000000} + 1", "\\left(x^{1000}\\right)^{1000}"],
+  ["\\sqrt{10^{40}+1} \\cdot x^{1000}", "10^{20} x^{1000}"],
+  ["\\sqrt{2} x", "\\sqrt{2} x + 10^{-35} x"],
+  ["\\sqrt{10^{40}+1}", "10^{20}"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

@@ -1,0 +1,57 @@
+/**
+ * Symbolic fallback with mathjs simplify, for identities that no evaluation point can show:
+ * x^{1000000} vs (x^{1000})^{1000} overflows or underflows everywhere. Used only when the points were
+ * inconclusive, and only on rational expressions with integer exponents, where mathjs's exact
+ * fraction arithmetic cannot round a difference away (sqrt(10^40 + 1) - 10^20 would fold to 0 in floats).
+ */
+import * as math from "mathjs";
+import type { Node } from "./ast.js";
+import type { Budget } from "./budget.js";
+
+const exact = math.create(math.all as math.FactoryFunctionMap, { number: "Fraction" });
+
+/** simplify is not interruptible: run it only on small trees with plenty of budget left. */
+const MAX_NODES = 40;
+const MIN_BUDGET_MS = 250;
+
+function isIntegerLiteral(n: Node): boolean {
+  if (n.k === "neg") return isIntegerLiteral(n.a);
+  return n.k === "num" && n.decimals === undefined && n.v.d === 1n;
+}
+
+/** mathjs text for a rational expression with integer exponents; undefined for anything else. */
+function toMathjs(n: Node, count: { nodes: number }): string | undefined {
+  if (++count.nodes > MAX_NODES) return undefined;
+  switch (n.k) {
+    case "num":
+      return `(${n.v.n}/${n.v.d})`;
+    case "sym":
+      // Prefixed so no symbol can name a mathjs constant or function (E, pi, f).
+      return `v_${n.name.replace(/[^a-zA-Z0-9]/g, "_")}`;
+    case "neg": {
+      const a = toMathjs(n.a, count);
+      return a && `(-${a})`;
+    }
+    case "bin": {
+      if (n.op === "^" && !isIntegerLiteral(n.b)) return undefined;
+      const a = toMathjs(n.a, count);
+      const b = a && toMathjs(n.b, count);
+      return b && `(${a} ${n.op} ${b})`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+export function simplifiesToSame(g: Node, a: Node, budget: Budget): boolean {
+  if (budget.remainingMs() < MIN_BUDGET_MS) return false;
+  const count = { nodes: 0 };
+  const gs = toMathjs(g, count);
+  const as = gs && toMathjs(a, count);
+  if (!as) return false;
+  try {
+    return exact.simplify(`${gs} - ${as}`).toString() === "0";
+  } catch {
+    return false;
+  }
+}

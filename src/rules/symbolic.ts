@@ -8,7 +8,8 @@ import * as math from "mathjs";
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
 
-const exact = math.create(math.all as math.FactoryFunctionMap, { number: "Fraction" });
+/** Created on first use: most verifications never get here, and an instance costs an import's worth. */
+let exact: math.MathJsInstance | undefined;
 
 /** simplify is not interruptible: run it only on small trees with plenty of budget left. */
 const MAX_NODES = 40;
@@ -50,6 +51,7 @@ export function simplifiesToSame(g: Node, a: Node, budget: Budget): boolean {
   const as = gs && toMathjs(a, count);
   if (!as) return false;
   try {
+    exact ??= math.create(math.all as math.FactoryFunctionMap, { number: "Fraction" });
     return exact.simplify(`${gs} - ${as}`).toString() === "0";
   } catch {
     return false;

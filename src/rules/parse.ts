@@ -95,7 +95,10 @@ class Parser {
 
   private trailing(node: Node, lead: string[], stop: Set<string>): Node {
     const tail: string[] = [];
-    // Prose after the math ("for all integers n", units) runs to the end of the item.
+    // Prose after the math ("for all integers n", units) starts with a word and runs to the end of
+    // the item; anything else left over ("3 5") is not an answer we can read.
+    const first = this.peek();
+    if (first && !this.atItemEnd(stop) && first.t !== "word") throw new ParseError(`unexpected ${first.s}`);
     while (this.peek() && !this.atItemEnd(stop)) {
       const tok = this.next();
       tail.push(tok.s);
@@ -189,8 +192,9 @@ class Parser {
     return { k: "bin", op: "*", a, b };
   }
 
+  /** Whether a token can begin the next factor of an implicit product. "3 5" is not 15: no number. */
   private startsFactor(tok: Token): boolean {
-    if (tok.t === "num" || tok.t === "id") return true;
+    if (tok.t === "id") return true;
     if (tok.t === "env") return tok.begin;
     if (tok.t === "cmd") return true;
     return tok.t === "open";

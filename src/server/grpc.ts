@@ -109,7 +109,8 @@ export class GrpcTransport {
       const input = messages(call, (m) => (m instanceof Error ? new Malformed(m.message) : m));
       for await (const verdict of this.impl.verifyStream(input, signal)) {
         if (signal.aborted) break;
-        if (!call.write(verdict)) await Promise.race([once(call, "drain"), once(signal, "abort")]);
+        // Wait for the socket to drain, or for the call to end; no listener outlives the wait.
+        if (!call.write(verdict)) await once(call, "drain", { signal }).catch(() => undefined);
       }
       if (!signal.aborted) call.end();
     } catch (err) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import {
   ErrorCode,
@@ -43,6 +44,7 @@ export class VerifierServiceImpl {
   ) {}
 
   verify(req: VerifyRequest, signal?: AbortSignal): Promise<Verdict> {
+    listenMany(signal);
     return this.guarded(req.id, this.hybrid.verify(req, undefined, signal));
   }
 
@@ -53,6 +55,7 @@ export class VerifierServiceImpl {
         `batch has ${req.items.length} items; the limit is ${this.limits.maxBatchItems} (--max-batch-items): split it or use VerifyStream`,
       );
     }
+    listenMany(signal);
     const verdicts = await Promise.all(
       req.items.map((item) => this.guarded(item.id, this.hybrid.verify(item, req.options, signal))),
     );
@@ -67,6 +70,7 @@ export class VerifierServiceImpl {
     input: AsyncIterable<VerifyRequest | Malformed>,
     signal?: AbortSignal,
   ): AsyncGenerator<Verdict> {
+    listenMany(signal);
     const window = this.limits.streamWindow ?? 4096;
     const out = new AsyncQueue<Verdict>();
     let pending = 0; // read, verdict not computed yet
@@ -137,4 +141,9 @@ export class VerifierServiceImpl {
       errorVerdict(id, ErrorCode.INTERNAL, `internal error: ${(err as Error).message}`),
     );
   }
+}
+
+/** Every pending item of a call may watch its signal (to abort its LLM call): thousands are expected, not a leak. */
+function listenMany(signal: AbortSignal | undefined): void {
+  if (signal) setMaxListeners(0, signal);
 }

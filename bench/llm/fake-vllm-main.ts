@@ -5,4 +5,7 @@ import { FakeVllm } from "../../test/support/fake-vllm.js";
 
 const f = await FakeVllm.start({ latencyMs: Number(process.argv[2] ?? 50) });
 console.log(`fake vllm ${f.url}`);
-process.on("SIGTERM", () => f.stop().then(() => process.exit(0)));
+const quit = () => f.stop().then(() => process.exit(0));
+process.on("SIGTERM", quit);
+process.stdin.on("close", quit);
+process.stdin.resume();

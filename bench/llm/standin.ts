@@ -14,7 +14,8 @@ export async function spawnStandIn(latencyMs: number) {
   const main = fileURLToPath(new URL("./fake-vllm-main.ts", import.meta.url));
   const hooks = fileURLToPath(new URL("./ts.mjs", import.meta.url));
   const child = spawn(process.execPath, ["--import", hooks, main, String(latencyMs)], {
-    stdio: ["ignore", "pipe", "inherit"],
+    // Its stdin is ours: when this process dies, however, the stand-in sees the pipe close and exits.
+    stdio: ["pipe", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";

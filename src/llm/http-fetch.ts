@@ -23,7 +23,9 @@ export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close
     const mod = url.protocol === "https:" ? https : http;
     const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((v, k) => {
+    // The SDK hands over a Headers already; wrapping it in another costs a copy per call.
+    const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+    given.forEach((v, k) => {
       headers[k] = v;
     });
     const body = init.body;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources";
 import { Backend, NoBackendError, Pool } from "./backend.js";
@@ -164,6 +165,8 @@ export class LlmJudge implements Judge {
     const f = flight;
     f.waiters++;
     if (!signal) return f.promise.then((v) => done(v, false));
+    // One stream's signal is shared by all its pending items, each listening: thousands is expected, not a leak.
+    setMaxListeners(0, signal);
     return new Promise<JudgeResult>((resolve) => {
       let settled = false;
       const onAbort = () => {

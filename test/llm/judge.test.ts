@@ -38,6 +38,14 @@ function judgeFor(urls: string[], extra: Partial<JudgeOptions> = {}, logs: strin
   return j;
 }
 
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 const item = (answer: string) => ({ question: "What is 1/2?", groundTruth: "\\frac{1}{2}", answer });
 
 describe("LlmJudge against the vLLM stand-in", () => {
@@ -141,6 +149,21 @@ describe("LlmJudge against the vLLM stand-in", () => {
     expect(f.calls).toBe(2);
     expect(f.clientAborts).toBe(1);
     expect(j.stats().inFlight).toBe(0);
+  });
+
+  it("reads a server's deadline abort as TIMEOUT and a cancel as ERROR, at once", async () => {
+    const f = await standIn({ script: () => ({ hang: true }) });
+    const j = judgeFor([f.url]);
+    const deadline = new AbortController();
+    const cancel = new AbortController();
+    const p1 = j.judge(item("1"), deadline.signal);
+    const p2 = j.judge(item("2"), cancel.signal);
+    await until(() => f.inFlight === 2);
+    deadline.abort(new Error("deadline exceeded"));
+    cancel.abort(new Error("call cancelled"));
+    expect(await p1).toMatchObject({ outcome: "timeout", detail: "the request's deadline expired" });
+    expect(await p2).toMatchObject({ outcome: "error", detail: "cancelled by the caller" });
+    await until(() => f.clientAborts === 2);
   });
 
   it("aborts calls still queued behind the concurrency limit without sending them", async () => {

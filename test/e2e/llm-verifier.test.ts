@@ -11,7 +11,7 @@ import {
   type VerifyRequest,
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
-import { FakeVllm, type FakeVllmOptions } from "../support/fake-vllm.js";
+import { FakeVllm, type FakeVllmOptions, until } from "../support/fake-vllm.js";
 import { grpcClient, startTinyv, type Tinyv, unary } from "../support/tinyv.js";
 
 // End to end: `tinyv serve` (the built binary) with the vLLM stand-in as its LLM backend.
@@ -49,14 +49,6 @@ function streamAll(client: grpc.Client, items: VerifyRequest[]): Promise<Verdict
     for (const it of items) call.write(it);
     call.end();
   });
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const fixtures = { "one half": { text: "True", pTrue: 0.9 }, "0.6": { text: "False", pTrue: 0.2 } };

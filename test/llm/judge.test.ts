@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type JudgeOptions, LlmJudge } from "../../src/llm/judge.js";
-import { FakeVllm, type FakeVllmOptions } from "../support/fake-vllm.js";
+import { FakeVllm, type FakeVllmOptions, until } from "../support/fake-vllm.js";
 import { profileOf, registry } from "./profiles.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -36,14 +36,6 @@ function judgeFor(urls: string[], extra: Partial<JudgeOptions> = {}, logs: strin
   );
   cleanups.push(() => j.close());
   return j;
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const item = (answer: string) => ({ question: "What is 1/2?", groundTruth: "\\frac{1}{2}", answer });

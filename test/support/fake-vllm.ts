@@ -304,3 +304,12 @@ function tokenize(text: string, pTrue: number | undefined, top: number) {
     };
   });
 }
+
+/** Poll until `cond` holds (a stand-in counter, say), or throw after `ms`. */
+export async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -90,8 +90,9 @@ export function digitsFor(nodes: Node[]): number | undefined {
     for (const child of children(n)) walk(child);
   };
   for (const n of nodes) walk(n);
+  // 30 digits beyond the longest exact integer resolve any difference it can hide.
   let digits = BASE_DIGITS;
-  while (digits < most + BASE_DIGITS) digits *= 2;
+  while (digits < most + 30) digits *= 2;
   return digits <= MAX_DIGITS ? digits : undefined;
 }
 

@@ -3,7 +3,7 @@ import * as math from "mathjs";
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
 import { type Domain, evaluate } from "./evaluate.js";
-import { evalExact } from "./numeric.js";
+import { EvaluationError, evalComplex, evalExact } from "./numeric.js";
 import type { Rational } from "./rational.js";
 import { freeSymbols } from "./symbols.js";
 
@@ -86,6 +86,10 @@ export function digitsFor(nodes: Node[]): number | undefined {
         most = Math.max(most, q.n.toString().length + q.d.toString().length);
         return;
       }
+      // Too big to hold exactly (10^{1000}): size it from its magnitude; past doubles, give up.
+      const size = magnitude(n);
+      if (!Number.isFinite(size)) most = Number.POSITIVE_INFINITY;
+      else if (size > 1) most = Math.max(most, Math.ceil(Math.log10(size)) + 1);
     }
     for (const child of children(n)) walk(child);
   };
@@ -94,6 +98,16 @@ export function digitsFor(nodes: Node[]): number | undefined {
   let digits = BASE_DIGITS;
   while (digits < most + 30) digits *= 2;
   return digits <= MAX_DIGITS ? digits : undefined;
+}
+
+/** |value| in doubles (Infinity when it overflows), 0 when it has none. */
+function magnitude(n: Node): number {
+  try {
+    return evalComplex(n, new Map()).abs();
+  } catch (e) {
+    if (e instanceof EvaluationError) return 0;
+    throw e;
+  }
 }
 
 function children(n: Node): Node[] {

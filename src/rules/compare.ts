@@ -82,6 +82,7 @@ export function valuesEqual(gold: Value, answer: Value, ctx: CompareContext): bo
       return a.t === "tuple" && vectorEq(g, a.items, ctx);
     case "rel":
       if (a.t === "rel") return relEq(g, a, ctx);
+      if (a.t === "list" || a.t === "tuple") return orderingEq(g, a.items, ctx);
       return (
         a.t === "scalar" &&
         g.ops.length === 1 &&
@@ -193,6 +194,17 @@ function relEq(
     g.ops.every((o, i) => o === FLIP[a.ops[n - 2 - i] as string]) &&
     g.items.every((x, i) => scalarEq(x, a.items[n - 1 - i] as Node, ctx))
   );
+}
+
+/** Gold `b < a < d < c` (an ordering) against the list `b, a, d, c` in the same order. */
+function orderingEq(g: Extract<Value, { t: "rel" }>, items: Value[], ctx: CompareContext): boolean {
+  const op = g.ops[0] as string;
+  if (!["<", ">", "<=", ">="].includes(op) || g.ops.some((o) => o !== op)) return false;
+  if (g.items.length < 3 || g.items.length !== items.length) return false;
+  return g.items.every((x, i) => {
+    const it = items[i] as Value;
+    return it.t === "scalar" && scalarEq(x, it.node, ctx);
+  });
 }
 
 /**

@@ -139,6 +139,8 @@ export const MUST_ACCEPT: [string, string][] = [
     Array.from({ length: 80 }, (_, k) => 79 - k).join(", "),
   ],
   ["x^{1000000}", "\\left(x^{1000}\\right)^{1000}"],
+  ["b < a < d < c", "b, a, d, c"],
+  ["\\sqrt{2} > 1.4 > \\frac{4}{3}", "\\sqrt{2}, 1.4, \\frac43"],
   // text after normalization
   ["\\text{odd}", "odd"],
   ["\\text{No solution}", "no solution"],
@@ -180,6 +182,9 @@ export const MUST_REJECT: [string, string][] = [
   ["3", "3 5"],
   ["5", "3 5"],
   ["x", "x 2"],
+  ["b < a < d < c", "c, d, a, b"],
+  ["b < a < d < c", "a, b, c, d"],
+  ["a < b", "a, b"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

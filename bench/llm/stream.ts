@@ -54,9 +54,9 @@ function blast(reqs: VerifyRequest[]): Promise<Map<string, [Verdict, number]>> {
 }
 
 /** Keep `window` items in flight on one stream: a new one goes out as each verdict comes back. */
-function windowed(reqs: VerifyRequest[], window: number): Promise<Map<string, number>> {
+function windowed(reqs: VerifyRequest[], window: number): Promise<Map<string, [number, Verdict]>> {
   return new Promise((resolve, reject) => {
-    const took = new Map<string, number>();
+    const took = new Map<string, [number, Verdict]>();
     const sentAt = new Map<string, number>();
     const call = open();
     let next = 0;
@@ -68,7 +68,7 @@ function windowed(reqs: VerifyRequest[], window: number): Promise<Map<string, nu
       if (next === reqs.length) call.end();
     };
     call.on("data", (v: Verdict) => {
-      took.set(v.id, performance.now() - (sentAt.get(v.id) as number));
+      took.set(v.id, [performance.now() - (sentAt.get(v.id) as number), v]);
       send();
     });
     call.on("end", () => resolve(took));
@@ -114,14 +114,21 @@ async function addedLatency(n: number, window: number, tag: string) {
   const holds = new Map(
     ((await standIn.stats(true)).holds ?? []).map((h) => [h.answer, h.holdMs ?? Number.NaN]),
   );
-  const added = reqs
-    .map((r, i) => (took.get(r.id) as number) - (holds.get(`${i + 1}:${tag}`) ?? Number.NaN))
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  console.log(
-    `added latency, ${window} in flight (${rate.toFixed(0)} items/s): p50 ${percentile(added, 50).toFixed(2)} ms, ` +
-      `p90 ${percentile(added, 90).toFixed(2)} ms, p99 ${percentile(added, 99).toFixed(2)} ms (n=${added.length})`,
-  );
+  // Per item: [end to end, in the LLM verifier (llm_ms), rules (rules_ms)], each less what is not ours.
+  const rows = reqs.flatMap((r, i) => {
+    const hold = holds.get(`${i + 1}:${tag}`);
+    const t = took.get(r.id);
+    if (hold === undefined || !t) return [];
+    const [ms, v] = t;
+    return [[ms - hold, (v.timings?.llmMs ?? Number.NaN) - hold, v.timings?.rulesMs ?? Number.NaN]];
+  });
+  const col = (k: number) => rows.map((row) => row[k] as number).sort((a, b) => a - b);
+  const show = (xs: number[]) =>
+    `p50 ${percentile(xs, 50).toFixed(2)} ms, p90 ${percentile(xs, 90).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`;
+  console.log(`added latency, ${window} in flight (${rate.toFixed(0)} items/s, n=${rows.length}):`);
+  console.log(`  end to end (client round trip - stand-in hold): ${show(col(0))}`);
+  console.log(`  LLM verifier (verdict llm_ms - stand-in hold):   ${show(col(1))}`);
+  console.log(`  rule verifier (verdict rules_ms):               ${show(col(2))}`);
 }
 await addedLatency(items, concurrency, "l");
 // At a tenth of the load too, where queueing for the (shared) cores weighs less.

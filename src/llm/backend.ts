@@ -90,11 +90,11 @@ export class Backend {
     return false;
   }
 
-  /** A probe that ended without a verdict either way (its caller gave up): let another probe go. */
   released(): void {
     this.inFlight--;
   }
 
+  /** A probe that ended without a verdict either way (its caller gave up, or a 429): let another probe go. */
   abandonProbe(): void {
     this.probing = false;
   }

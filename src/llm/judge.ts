@@ -191,7 +191,7 @@ export class LlmJudge implements Judge {
 
   private startFlight(key: string, prompt: string, profile: ModelProfile): Flight {
     const controller = new AbortController();
-    const flight: Flight = { controller, waiters: 0, promise: Promise.resolve({ outcome: "error" }) };
+    const flight = { controller, waiters: 0 } as Flight;
     flight.promise = this.call(prompt, profile, controller.signal).then((v) => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
       // Failures are not cached (the next try may work), nor are unparseable replies (it may have been cut short).
@@ -328,6 +328,11 @@ export class LlmJudge implements Judge {
   }
 
   private async waitReady(): Promise<void> {
+    if (this.opts.readyTimeoutMs <= 0) {
+      // No wait asked for: the first verdict request reads the model name instead.
+      this.log("info", `not waiting for LLM at ${this.urlList()} (ready timeout 0)`);
+      return;
+    }
     const started = Date.now();
     const deadline = started + this.opts.readyTimeoutMs;
     const poll = this.opts.pollMs ?? 500;

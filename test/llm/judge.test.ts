@@ -86,6 +86,21 @@ describe("LlmJudge against the vLLM stand-in", () => {
     expect(r.detail).toMatch(/model unknown/);
   });
 
+  it("with no ready wait, the first verdict request reads the model name", async () => {
+    const f = await standIn({ model: "zhangchenxu/TinyV-Qwen3-1.7B", fixtures: { "0.5": "True" } });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], { readyTimeoutMs: 0 }, logs);
+    await j.ready();
+    expect(f.modelCalls).toBe(0);
+    expect(j.model()).toBe("");
+    expect(await j.judge(item("0.5"))).toMatchObject({ outcome: "true" });
+    expect(j.model()).toBe("zhangchenxu/TinyV-Qwen3-1.7B");
+    expect(j.profile()).toBe("zhangchenxu/TinyV-Qwen3-1.7B");
+    expect(f.requests[0]?.prompt).toMatch(
+      /^You are an AI tasked with identifying if the model's answer is correct/,
+    );
+  });
+
   it("returns P(True) from the logprobs, and the cache answers the second time", async () => {
     const f = await standIn({ fixtures: { "0.5": { text: "True", pTrue: 0.8 } } });
     const j = judgeFor([f.url]);

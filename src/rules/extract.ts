@@ -14,6 +14,7 @@ export interface Extracted {
 const BARE_MAX_CHARS = 200;
 const TAIL_CHARS = 4000;
 const BARE_MAX_PROSE_WORDS = 8;
+const MARKER_TAIL_CHARS = 1500;
 
 /** Contents of every \boxed{...} / \fbox{...} with balanced braces, in order ("" for an empty box). */
 export function allBoxed(text: string): string[] {
@@ -42,8 +43,10 @@ const MARKERS = [
 
 function lastMarker(text: string): string | undefined {
   let best: { at: number; value: string } | undefined;
+  // A conclusion sits near the end; "the answer is not obvious" mid-reasoning is not one.
+  const tail = text.slice(-MARKER_TAIL_CHARS);
   for (const re of MARKERS) {
-    for (const m of text.matchAll(re)) {
+    for (const m of tail.matchAll(re)) {
       if (!best || (m.index ?? 0) >= best.at) best = { at: m.index ?? 0, value: m[1] as string };
     }
   }

@@ -33,6 +33,10 @@ describe("extract", () => {
     expect(extractAnswer(`${long}Answer: 42`)?.answer).toBe("42");
     expect(extractAnswer(`${long}#### 7`)?.answer).toBe("7");
   });
+  it("reads markers only near the end", () => {
+    const early = `The answer is not obvious.\n\n${"more work ".repeat(300)}\n\nso $x = 5$`;
+    expect(extractAnswer(early)).toMatchObject({ answer: "x = 5", how: "math" });
+  });
   it("treats a short response as the bare answer", () => {
     expect(extractAnswer("  (1, 2)  ")).toMatchObject({ answer: "(1, 2)", how: "bare" });
   });

@@ -34,10 +34,11 @@ export class InterpretError extends Error {}
 
 /**
  * Words that turn the math next to them into something else: negations ("not 3"), hedges
- * ("maybe 3"), bounds ("at least 3", "more than 3"). With one of these the item is prose, not a value.
+ * ("maybe 3"), bounds ("at least 3", "more than 3"), conditions ("3 if n is even"). With one of these
+ * the item is prose, not a value.
  */
 const CHANGES_MEANING =
-  /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|can't|impossible|isn't|doesn't|maybe|possibly|perhaps|probably|either|least|most|more|less|than|greater|fewer|smaller|larger|bigger|nearly|almost|approximately|about|around|roughly|between|multiple|infinitely|many)$/i;
+  /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|can't|impossible|isn't|doesn't|maybe|possibly|perhaps|probably|either|least|most|more|less|than|greater|fewer|smaller|larger|bigger|nearly|almost|approximately|about|around|roughly|between|multiple|infinitely|many|if|when|whenever|otherwise|depending|depends|assuming|unknown|undefined|undetermined)$/i;
 
 function isInf(n: Node): 0 | 1 | -1 {
   if (n.k === "const" && n.name === "inf") return 1;

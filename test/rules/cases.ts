@@ -185,6 +185,8 @@ export const MUST_REJECT: [string, string][] = [
   ["b < a < d < c", "c, d, a, b"],
   ["b < a < d < c", "a, b, c, d"],
   ["a < b", "a, b"],
+  ["2", "2 \\text{ if } n \\text{ is even}"],
+  ["2", "2 \\text{ (or possibly 3)}"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

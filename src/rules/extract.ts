@@ -15,6 +15,7 @@ const BARE_MAX_CHARS = 200;
 const TAIL_CHARS = 4000;
 const BARE_MAX_PROSE_WORDS = 8;
 const MARKER_TAIL_CHARS = 1500;
+const MAX_BOXES = 16;
 
 /** Contents of every \boxed{...} / \fbox{...} with balanced braces, in order ("" for an empty box). */
 export function allBoxed(text: string): string[] {
@@ -98,7 +99,8 @@ export function extractAnswer(response: string): Extracted | undefined {
   const close = text.lastIndexOf("</think>");
   if (close >= 0) text = text.slice(close + "</think>".length);
   else if (text.includes("<think>")) return undefined; // still thinking: no final answer yet
-  const boxes = allBoxed(text);
+  // Only the last few boxes can be the answer; more than that is a list no gold has (and costs time).
+  const boxes = allBoxed(text).slice(-MAX_BOXES);
   const boxed = boxes[boxes.length - 1];
   if (boxed !== undefined) return { answer: boxed, how: "boxed", boxes };
   const marked = lastMarker(text);

@@ -66,6 +66,7 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
   if (extracted.length > maxChars || gold.length > maxChars)
     return { outcome: "over_budget", extracted, detail: "input too long" };
   try {
+    budget.checkNow();
     return judge(goldText(gold), answers, extracted, budget, {
       budget,
       relTol: options.relTol ?? DEFAULT_REL_TOL,

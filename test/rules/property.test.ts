@@ -119,6 +119,8 @@ describe("property: garbage in, bounded answer out", () => {
       "x".repeat(100000),
       `${"a ".repeat(200000)}\\boxed{1}`,
       "\\left(".repeat(3000),
+      "\\boxed{1}\\boxed{2}".repeat(50000),
+      "\\boxed{".repeat(100000),
     ];
     for (const c of cases) {
       for (const [g, a] of [

@@ -39,26 +39,40 @@ export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close
         reject(abortError(signal));
         return;
       }
-      const req = mod.request(url, { method: init.method ?? "GET", headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          signal?.removeEventListener("abort", onAbort);
-          const status = res.statusCode ?? 502;
-          const out = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
-          }
-          const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-          resolve(new Response(payload, { status, statusText: res.statusMessage ?? "", headers: out }));
+      let req: http.ClientRequest;
+      const send = (again: boolean) => {
+        let answered = false;
+        req = mod.request(url, { method: init.method ?? "GET", headers, agent }, (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            signal?.removeEventListener("abort", onAbort);
+            const status = res.statusCode ?? 502;
+            const out = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
+            }
+            const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+            resolve(new Response(payload, { status, statusText: res.statusMessage ?? "", headers: out }));
+          });
+          // A reply cut off mid-body: the SDK must see an error, not a truncated JSON document.
+          const cut = () => fail(new Error("connection closed before the reply was complete"));
+          res.on("error", cut);
+          res.on("close", () => {
+            if (!res.complete) cut();
+          });
         });
-        // A reply cut off mid-body: the SDK must see an error, not a truncated JSON document.
-        const cut = () => fail(new Error("connection closed before the reply was complete"));
-        res.on("error", cut);
-        res.on("close", () => {
-          if (!res.complete) cut();
+        const sent = req;
+        sent.on("error", (err: NodeJS.ErrnoException) => {
+          // An idle keep-alive socket the server closed just as we reused it (uvicorn drops idle ones
+          // after 5 s): send once more on a fresh socket. A verifier call is safe to repeat.
+          const stale = sent.reusedSocket && !answered && (err.code === "ECONNRESET" || err.code === "EPIPE");
+          if (stale && !again && !signal?.aborted) send(true);
+          else fail(err);
         });
-      });
+        sent.end(body ?? undefined);
+      };
       function fail(err: Error) {
         signal?.removeEventListener("abort", onAbort);
         reject(err);
@@ -68,8 +82,7 @@ export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close
         reject(abortError(signal as AbortSignal));
       }
       signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("error", fail);
-      req.end(body ?? undefined);
+      send(false);
     });
   };
   return {

@@ -367,8 +367,10 @@ export class LlmJudge implements Judge {
       }
     };
     const waits = this.backendList.map(one);
+    let anyReady = false;
     try {
       await Promise.any(waits);
+      anyReady = true;
     } catch (err) {
       const why =
         err instanceof AggregateError ? err.errors.map((e) => (e as Error).message).join("; ") : String(err);
@@ -379,8 +381,13 @@ export class LlmJudge implements Judge {
         );
       }
     }
-    // The other backends keep being polled in the background and log when they come up.
-    for (const w of waits) w.catch(() => {});
+    // The other backends keep being polled in the background and log when they come up, or give up.
+    for (const w of waits) {
+      w.catch((err: Error) => {
+        if (anyReady && !this.closed)
+          this.log("warn", `LLM not ready at ${err.message}; its circuit breaker decides`);
+      });
+    }
   }
 
   private urlList(): string {

@@ -225,7 +225,8 @@ describe("LlmJudge against the vLLM stand-in", () => {
     "after retries, %s gives %s with a detail, and is not cached",
     async (_, reply, outcome, detail) => {
       const f = await standIn({ script: () => reply });
-      const j = judgeFor([f.url], { timeoutMs: 150, retries: 1 });
+      // The model is given, so no /v1/models call leaves a keep-alive socket to reuse: the counts are exact.
+      const j = judgeFor([f.url], { timeoutMs: 150, retries: 1, model: "zhangchenxu/TinyV-1.5B" });
       const r = await j.judge(item("0.5"));
       expect(r.outcome).toBe(outcome);
       expect(r.detail).toMatch(detail);
@@ -234,6 +235,15 @@ describe("LlmJudge against the vLLM stand-in", () => {
       expect(f.calls).toBe(4);
     },
   );
+
+  it("a reused keep-alive connection the server dropped is sent again on a fresh one, without a retry", async () => {
+    const f = await standIn({ script: (c) => (c.n === 1 ? { close: true } : { text: "True" }) });
+    const j = judgeFor([f.url], { retries: 0 });
+    await j.ready(); // leaves its /v1/models connection idle in the pool: the chat call reuses it
+    expect(await j.judge(item("0.5"))).toMatchObject({ outcome: "true" });
+    expect(f.calls).toBe(2);
+    expect(j.stats().retries).toBe(0);
+  });
 
   it("text that is neither True nor False is unparseable, not retried, not cached", async () => {
     const f = await standIn({ script: () => ({ text: "I cannot tell" }) });
@@ -285,7 +295,12 @@ describe("LlmJudge against the vLLM stand-in", () => {
   it("when the first backend dies, the second takes over, and calls spread to the least loaded", async () => {
     const a = await standIn({ latencyMs: 20, fixtures: { x: "True" } });
     const b = await standIn({ latencyMs: 20, fixtures: { x: "True" } });
-    const j = judgeFor([a.url, b.url], { concurrency: 8 });
+    const logs: string[] = [];
+    const j = judgeFor(
+      [a.url, b.url, "http://127.0.0.1:9/v1"],
+      { concurrency: 8, readyTimeoutMs: 300 },
+      logs,
+    );
     await j.ready();
     await Promise.all(Array.from({ length: 32 }, (_, i) => j.judge(item(`warm-${i}`))));
     expect(a.calls).toBeGreaterThan(8);
@@ -301,6 +316,9 @@ describe("LlmJudge against the vLLM stand-in", () => {
     expect(rs.filter((r) => r.backend === b.url).length).toBe(80);
     expect(b.calls - before).toBe(41);
     expect(j.backends().find((x) => x.url === a.url)?.healthy).toBe(false);
+    // The third URL never came up: said once, at the end of the ready wait.
+    await until(() => logs.some((l) => l.includes("LLM not ready at")));
+    expect(logs.filter((l) => l.startsWith("warn: LLM not ready at http://127.0.0.1:9/v1"))).toHaveLength(1);
   });
 
   it("a half-open circuit lets one probe through and closes when the backend is back", async () => {

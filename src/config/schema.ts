@@ -39,9 +39,13 @@ export const settings = {
     help: "HTTP port: Connect JSON, gRPC-Web, /metrics, /openrlhf; 0 picks a free one",
   },
   mode: {
-    schema: z.enum(MODES).optional(),
+    // "rules" and "llm" are accepted as the short names people type.
+    schema: z.preprocess(
+      (v) => (v === "rules" ? "rules_only" : v === "llm" ? "llm_only" : v),
+      z.enum(MODES).optional(),
+    ),
     default: undefined,
-    help: "default mode: addon | llm_only | rules_only | mixed (addon with an LLM, else rules_only)",
+    help: "default mode: addon | llm_only (llm) | rules_only (rules) | mixed (addon with an LLM, else rules_only)",
   },
   llmWeight: {
     schema: z.coerce.number().min(0).max(1),

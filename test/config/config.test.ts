@@ -17,6 +17,8 @@ describe("config schema", () => {
     expect(c.httpPort).toBe(8080);
     expect(defaultMode(c)).toBe("addon");
     expect(defaultMode(loadConfig({}, {}))).toBe("rules_only");
+    expect(defaultMode(loadConfig({ mode: "rules" }, { TINYV_LLM_URL: "http://a/v1" }))).toBe("rules_only");
+    expect(defaultMode(loadConfig({ mode: "llm" }, {}))).toBe("llm_only");
   });
 
   it("names the setting and its source in errors", () => {

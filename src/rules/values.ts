@@ -24,7 +24,8 @@ export type Value =
   | { t: "set"; items: Value[] }
   /** Several answers; the order does not matter. */
   | { t: "list"; items: Value[] }
-  | { t: "realset"; parts: Interval[] }
+  /** `v`: the variable it was written for (x in "x < 3"), when there was one. */
+  | { t: "realset"; parts: Interval[]; v?: string }
   | { t: "matrix"; rows: Node[][] }
   /** Any other relation, kept as written. */
   | { t: "rel"; ops: string[]; items: Node[] }
@@ -91,19 +92,28 @@ function expandItem(node: Node): Value[] {
   return v.t === "list" ? v.items : [v];
 }
 
+/** The variable a solution-set item is about, if any. */
+function variableOf(v: Value): string | undefined {
+  return v.t === "realset" ? v.v : v.t === "eq" ? v.name : undefined;
+}
+
 function interpretList(items: Node[], sep: "," | "or" | "and"): Value {
   const values = items.flatMap(expandItem);
+  // "x < 1 or y > 2" is about two variables: no single set of reals.
+  if (new Set(values.map(variableOf).filter((n) => n !== undefined)).size > 1)
+    return { t: "list", items: values };
   // "a <= -2 or a = 1": one variable's solution set.
   if (sep === "or" && values.every((v) => v.t === "realset" || (v.t === "eq" && v.value.t === "scalar"))) {
     const parts = values.flatMap((v) =>
       v.t === "realset" ? v.parts : v.t === "eq" && v.value.t === "scalar" ? [point(v.value.node)] : [],
     );
-    if (values.some((v) => v.t === "realset")) return { t: "realset", parts };
+    if (values.some((v) => v.t === "realset"))
+      return { t: "realset", parts, v: values.map(variableOf).find(Boolean) };
   }
   // "x > 2 and x < 5": one variable's bounds, intersected.
   if (sep === "and" && values.every((v) => v.t === "realset" && v.parts.length === 1 && !v.parts[0]?.holes)) {
     const meet = intersect(values.map((v) => (v as { parts: Interval[] }).parts[0] as Interval));
-    if (meet) return { t: "realset", parts: [meet] };
+    if (meet) return { t: "realset", parts: [meet], v: values.map(variableOf).find(Boolean) };
   }
   return { t: "list", items: values };
 }
@@ -205,9 +215,9 @@ function setop(op: "cup" | "cap" | "minus", a: Value, b: Value): Value {
 function builder(v: Node, cond: Node): Value {
   const set = interpret(cond);
   if (v.k !== "sym") throw new InterpretError("set builder over an expression");
-  if (set.t === "realset") return set;
+  if (set.t === "realset") return { ...set, v: v.name };
   if (set.t === "eq" && set.name === v.name && set.value.t === "scalar")
-    return { t: "realset", parts: [point(set.value.node)] };
+    return { t: "realset", parts: [point(set.value.node)], v: v.name };
   throw new InterpretError("set builder condition");
 }
 
@@ -224,7 +234,8 @@ function interpretRel(ops: string[], items: Node[]): Value {
   if (ops[0] === "~=") return interpret(first.k === "sym" && ops.length === 1 ? second : first);
   if (ops.length === 1 && ops[0] === "in") {
     const set = interpret(second);
-    if (first.k === "sym" && asRealSet(set)) return { t: "realset", parts: asRealSet(set) as Interval[] };
+    if (first.k === "sym" && asRealSet(set))
+      return { t: "realset", parts: asRealSet(set) as Interval[], v: first.name };
     return set;
   }
   if (ops.length === 1 && ops[0] === "=") {
@@ -272,6 +283,7 @@ function inequality(ops: string[], items: Node[]): Value | undefined {
           { hi: p, loClosed: false, hiClosed: false },
           { lo: p, loClosed: false, hiClosed: false },
         ],
+        v: name,
       };
     }
     if (ops.includes("!=")) return undefined;
@@ -293,7 +305,7 @@ function inequality(ops: string[], items: Node[]): Value | undefined {
     // Only the two neighbours of the variable are bounds; a longer chain is an ordering, not a set.
     if (items.length > 3 || (items.length === 3 && vi !== 1)) return undefined;
     if (items.length === 3 && (ops[0] as string)[0] !== (ops[1] as string)[0]) return undefined;
-    return { t: "realset", parts: [iv] };
+    return { t: "realset", parts: [iv], v: name };
   }
   return undefined;
 }

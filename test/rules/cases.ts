@@ -187,6 +187,7 @@ export const MUST_REJECT: [string, string][] = [
   ["a < b", "a, b"],
   ["2", "2 \\text{ if } n \\text{ is even}"],
   ["2", "2 \\text{ (or possibly 3)}"],
+  ["(-\\infty, 1) \\cup (2, \\infty)", "x < 1 \\text{ or } y > 2"],
   // prefix matches
   ["10", "100"],
   ["100", "10"],

@@ -35,7 +35,7 @@ DATA_CANDIDATES = [
 
 
 def find_data(explicit: Optional[str]) -> Path:
-    for path in ([Path(explicit)] if explicit else DATA_CANDIDATES):
+    for path in [Path(explicit)] if explicit else DATA_CANDIDATES:
         if path.exists():
             return path
     sys.exit(f"bench: HardVerify-Math dev data not found (tried {DATA_CANDIDATES}); pass --data")
@@ -115,7 +115,9 @@ def main() -> int:
     data = find_data(args.data)
     items, labels = load_items(data, args.items)
     print(f"machine: {machine()}")
-    print(f"data: {data.name}, {len(set(i.ground_truth + i.response for i in items))} distinct items repeated to {len(items)}")
+    print(
+        f"data: {data.name}, {len(set(i.ground_truth + i.response for i in items))} distinct items repeated to {len(items)}"
+    )
     proc = None
     target = args.target
     if target is None:

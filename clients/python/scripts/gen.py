@@ -37,9 +37,7 @@ GEN_DIR = PACKAGE_ROOT / "src" / "tinyv_client" / "_gen"
 # grpcio >= this version.
 GRPCIO_TOOLS_VERSION = "1.71.2"
 
-INIT_TEXT = (
-    '"""Stubs generated from proto/tinyv/v1/verifier.proto by scripts/gen.py. Do not edit."""\n'
-)
+INIT_TEXT = '"""Stubs generated from proto/tinyv/v1/verifier.proto by scripts/gen.py. Do not edit."""\n'
 
 _ABSOLUTE_IMPORT = re.compile(r"^from tinyv\.v1 import (verifier_pb2 as \w+)$", re.MULTILINE)
 

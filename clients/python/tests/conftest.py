@@ -59,7 +59,9 @@ class TinyVServer:
 
     def start(self) -> "TinyVServer":
         if not BUILT.exists():
-            pytest.fail(f"the server is not built ({BUILT} is missing): run `npm ci` or `npm run build` in {REPO_ROOT}")
+            pytest.fail(
+                f"the server is not built ({BUILT} is missing): run `npm ci` or `npm run build` in {REPO_ROOT}"
+            )
         node = os.environ.get("TINYV_NODE") or shutil.which("node") or "node"
         cmd = [
             node, str(CLI), "serve",

@@ -136,6 +136,3 @@ class FakeServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.server.stop(grace=None)
-
-
-__all__ = ["FakeServer", "Faults", "futures"]

@@ -47,9 +47,7 @@ async def test_item_error(aclient: AsyncTinyVClient) -> None:
 
 async def test_concurrent_verifies(aclient: AsyncTinyVClient) -> None:
     items = numbered(200)
-    verdicts = await asyncio.gather(
-        *(aclient.verify(i.ground_truth, i.response, id=i.id) for i in items)
-    )
+    verdicts = await asyncio.gather(*(aclient.verify(i.ground_truth, i.response, id=i.id) for i in items))
     assert_numbered(list(verdicts), 200)
 
 

@@ -49,7 +49,10 @@ def load_like_verl(name: str, reward_kwargs: dict):
 def test_verl_compute_score_as_naive_reward_manager_calls_it(server: TinyVServer) -> None:
     compute_score = load_like_verl("compute_score", {"url": server.target})
     right = compute_score(
-        data_source="lighteval/MATH", solution_str=COT, ground_truth=HALF, extra_info={"question": "Half?", "index": 3}
+        data_source="lighteval/MATH",
+        solution_str=COT,
+        ground_truth=HALF,
+        extra_info={"question": "Half?", "index": 3},
     )
     wrong = compute_score(data_source="gsm8k", solution_str="#### 3", ground_truth="2", extra_info=None)
     assert (right, wrong) == (1.0, 0.0)
@@ -68,7 +71,9 @@ def test_verl_return_dict_and_extra_kwargs(server: TinyVServer) -> None:
 def test_verl_address_from_environment(server: TinyVServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TINYV_URL", server.target)
     compute_score = load_like_verl("compute_score", {})
-    assert compute_score(data_source="math", solution_str=r"\boxed{7}", ground_truth=7, extra_info=None) == 1.0
+    assert (
+        compute_score(data_source="math", solution_str=r"\boxed{7}", ground_truth=7, extra_info=None) == 1.0
+    )
 
 
 def test_verl_without_address_is_a_clear_error() -> None:
@@ -100,7 +105,9 @@ def test_verl_batch_as_batch_reward_manager_calls_it(server: TinyVServer) -> Non
 def test_verl_batch_length_mismatch(server: TinyVServer) -> None:
     compute_scores = load_like_verl("compute_score_batch", {"url": server.target})
     with pytest.raises(ValueError, match="same length"):
-        compute_scores(data_sources=["a"], solution_strs=["1", "2"], ground_truths=["1", "2"], extra_infos=None)
+        compute_scores(
+            data_sources=["a"], solution_strs=["1", "2"], ground_truths=["1", "2"], extra_infos=None
+        )
 
 
 async def test_verl_async_as_reward_loop_calls_it(server: TinyVServer) -> None:
@@ -168,7 +175,11 @@ def test_trl_missing_column_and_errors(server: TinyVServer) -> None:
 
 
 def test_message_text() -> None:
-    conversation = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a"}, {"role": "user", "content": "q2"}]
+    conversation = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "q2"},
+    ]
     assert message_text(conversation, role="user") == "q2"
     assert message_text(conversation) == "q2"
     assert message_text("plain") == "plain"

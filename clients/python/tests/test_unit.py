@@ -101,7 +101,10 @@ def test_unary_retries_unavailable_then_succeeds() -> None:
 
 
 def test_unary_gives_up_after_max_attempts() -> None:
-    with FakeServer(Faults(unavailable_calls=10)) as server, TinyVClient(server.target, retry=FAST_RETRY) as c:
+    with (
+        FakeServer(Faults(unavailable_calls=10)) as server,
+        TinyVClient(server.target, retry=FAST_RETRY) as c,
+    ):
         with pytest.raises(UnavailableError, match="after 4 attempts"):
             c.verify_batch(items(3))
 

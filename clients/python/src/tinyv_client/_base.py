@@ -42,9 +42,7 @@ def batch_message(items: Iterable[RequestLike], options: Optional[Options]) -> p
 
 def batch_verdicts(reply: pb.VerifyBatchResponse, sent: int, target: str) -> List[Verdict]:
     if len(reply.verdicts) != sent:
-        raise ProtocolError(
-            f"server returned {len(reply.verdicts)} verdicts for {sent} items", target=target
-        )
+        raise ProtocolError(f"server returned {len(reply.verdicts)} verdicts for {sent} items", target=target)
     return [verdict_from_proto(v) for v in reply.verdicts]
 
 

@@ -63,15 +63,11 @@ def coerce_request(item: RequestLike) -> VerifyRequest:
             raise InvalidRequestError(f"request is missing {missing}")
         request = VerifyRequest(**item)
     else:
-        raise InvalidRequestError(
-            f"expected a VerifyRequest or a mapping, got {type(item).__name__}"
-        )
+        raise InvalidRequestError(f"expected a VerifyRequest or a mapping, got {type(item).__name__}")
     for name in _TEXT_FIELDS:
         value = getattr(request, name)
         if not isinstance(value, str):
-            raise InvalidRequestError(
-                f"request field {name!r} must be a str, got {type(value).__name__}"
-            )
+            raise InvalidRequestError(f"request field {name!r} must be a str, got {type(value).__name__}")
     return request
 
 
@@ -127,8 +123,7 @@ def server_info_from_proto(message: pb.ServerInfo) -> ServerInfo:
         default_mode=_enum(Mode, message.default_mode),
         default_llm_weight=message.default_llm_weight,
         llm_backends=tuple(
-            LlmBackend(url=b.url, healthy=b.healthy, in_flight=b.in_flight)
-            for b in message.llm_backends
+            LlmBackend(url=b.url, healthy=b.healthy, in_flight=b.in_flight) for b in message.llm_backends
         ),
         llm_model=message.llm_model,
         limits=Limits(

@@ -93,4 +93,3 @@ class StreamLedger:
             ready.append(self._held.pop(self._next_out))
             self._next_out += 1
         return ready
-

@@ -116,9 +116,7 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
         timeout: Optional[float] = DEFAULT,
     ) -> Verdict:
         """Verify one item. A bad item returns a Verdict with `error` set."""
-        message = request_to_proto(
-            VerifyRequest(ground_truth, response, question, id, data_source, options)
-        )
+        message = request_to_proto(VerifyRequest(ground_truth, response, question, id, data_source, options))
         return verdict_from_proto(await self._unary("Verify", message, timeout))
 
     async def verify_batch(

@@ -85,9 +85,7 @@ class TinyVClient(ClientBase[grpc.Channel]):
         timeout: Optional[float] = DEFAULT,
     ) -> Verdict:
         """Verify one item. A bad item returns a Verdict with `error` set."""
-        message = request_to_proto(
-            VerifyRequest(ground_truth, response, question, id, data_source, options)
-        )
+        message = request_to_proto(VerifyRequest(ground_truth, response, question, id, data_source, options))
         return verdict_from_proto(self._unary("Verify", message, timeout))
 
     def verify_batch(

@@ -57,7 +57,9 @@ def client_config(
     return (url, token, 60.0 if timeout is None else float(timeout))
 
 
-def get_client(url: Optional[str] = None, token: Optional[str] = None, timeout: Optional[float] = None) -> TinyVClient:
+def get_client(
+    url: Optional[str] = None, token: Optional[str] = None, timeout: Optional[float] = None
+) -> TinyVClient:
     """A TinyVClient for this process and configuration, created on first use."""
     config = client_config(url, token, timeout)
     key = (os.getpid(),) + config

@@ -47,9 +47,7 @@ def message_text(value: Any, role: Optional[str] = None) -> str:
         if isinstance(content, str):
             return content
         if isinstance(content, list):
-            return "".join(
-                part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-            )
+            return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
         return as_text(content)
     if isinstance(value, (list, tuple)):
         messages = [m for m in value if not role or (isinstance(m, dict) and m.get("role") == role)]
@@ -87,7 +85,9 @@ def make_reward_func(
     check_on_error(on_error)
     options = make_options(mode, llm_weight, soft_reward)
 
-    def reward_func(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> List[Optional[float]]:
+    def reward_func(
+        prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
+    ) -> List[Optional[float]]:
         if ground_truth_column not in kwargs:
             columns = sorted(k for k in kwargs if k not in ("completion_ids", "trainer_state"))
             raise InvalidRequestError(

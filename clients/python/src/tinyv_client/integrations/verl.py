@@ -55,6 +55,28 @@ def _request(
     )
 
 
+def _verify_kwargs(
+    data_source: Any,
+    solution_str: Any,
+    ground_truth: Any,
+    extra_info: Any,
+    mode: Any,
+    llm_weight: Any,
+    soft_reward: Any,
+) -> Dict[str, Any]:
+    """Arguments of client.verify for one verl item."""
+    request = _request(
+        data_source, solution_str, ground_truth, extra_info, make_options(mode, llm_weight, soft_reward)
+    )
+    return {
+        "ground_truth": request.ground_truth,
+        "response": request.response,
+        "question": request.question,
+        "data_source": request.data_source,
+        "options": request.options,
+    }
+
+
 def _score(verdict: Verdict, return_dict: bool, on_error: str) -> Score:
     reward = reward_of(verdict, on_error)
     if not return_dict:
@@ -84,15 +106,8 @@ def compute_score(
 ) -> Score:
     """verl `custom_reward_function` for one item; the question comes from extra_info["question"]."""
     check_on_error(on_error)
-    client = get_client(url, token, timeout)
-    request = _request(data_source, solution_str, ground_truth, extra_info, make_options(mode, llm_weight, soft_reward))
-    verdict = client.verify(
-        request.ground_truth,
-        request.response,
-        request.question,
-        data_source=request.data_source,
-        options=request.options,
-    )
+    call = _verify_kwargs(data_source, solution_str, ground_truth, extra_info, mode, llm_weight, soft_reward)
+    verdict = get_client(url, token, timeout).verify(**call)
     return _score(verdict, return_dict, on_error)
 
 
@@ -150,14 +165,6 @@ async def compute_score_async(
 ) -> Score:
     """Coroutine version of compute_score, for verl's async reward loop."""
     check_on_error(on_error)
-    client = get_async_client(url, token, timeout)
-    request = _request(data_source, solution_str, ground_truth, extra_info, make_options(mode, llm_weight, soft_reward))
-    verdict = await client.verify(
-        request.ground_truth,
-        request.response,
-        request.question,
-        data_source=request.data_source,
-        options=request.options,
-    )
+    call = _verify_kwargs(data_source, solution_str, ground_truth, extra_info, mode, llm_weight, soft_reward)
+    verdict = await get_async_client(url, token, timeout).verify(**call)
     return _score(verdict, return_dict, on_error)
-

@@ -181,10 +181,12 @@ def test_stream_input_error_propagates(client: TinyVClient) -> None:
         list(client.stream(source()))
 
 
-def test_stream_bad_item_raises_invalid_request(client: TinyVClient) -> None:
-    items = numbered(3) + [{"ground_truth": 5, "response": "5"}]
-    with pytest.raises(InvalidRequestError, match="ground_truth"):
-        list(client.stream(items))
+@pytest.mark.parametrize(
+    "bad", [{"ground_truth": 5, "response": "5"}, VerifyRequest("1", "1", options=Options(llm_weight="x"))]
+)
+def test_stream_bad_item_raises_invalid_request(client: TinyVClient, bad) -> None:
+    with pytest.raises(InvalidRequestError):
+        list(client.stream(numbered(3) + [bad]))
 
 
 def test_stream_deadline(client: TinyVClient) -> None:
@@ -210,6 +212,8 @@ def test_stream_deadline(client: TinyVClient) -> None:
         ({"ground_truth": "1", "response": "1", "answer": "1"}, "unknown"),
         (("1", "1"), "VerifyRequest or a mapping"),
         (VerifyRequest("1", "1", options=Options(mode="fastest")), "unknown mode"),
+        (VerifyRequest("1", "1", options=Options(llm_weight="heavy")), "llm_weight"),
+        ({"ground_truth": "1", "response": "1", "options": {"weight": 1}}, "bad options"),
     ],
 )
 def test_bad_items_are_rejected_before_sending(client: TinyVClient, item, match: str) -> None:

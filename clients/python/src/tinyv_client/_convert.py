@@ -34,7 +34,12 @@ def options_to_proto(options: Optional[Options]) -> Optional[pb.VerifyOptions]:
     if options is None:
         return None
     if isinstance(options, Mapping):
-        options = Options(**options)
+        try:
+            options = Options(**options)
+        except TypeError as exc:
+            raise InvalidRequestError(f"bad options {options!r}: {exc}") from None
+    if not isinstance(options, Options):
+        raise InvalidRequestError(f"options must be an Options or a mapping, got {type(options).__name__}")
     message = pb.VerifyOptions()
     if options.mode is not None:
         try:
@@ -42,7 +47,10 @@ def options_to_proto(options: Optional[Options]) -> Optional[pb.VerifyOptions]:
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
     if options.llm_weight is not None:
-        message.llm_weight = float(options.llm_weight)
+        try:
+            message.llm_weight = float(options.llm_weight)
+        except (TypeError, ValueError):
+            raise InvalidRequestError(f"llm_weight must be a number, got {options.llm_weight!r}") from None
     if options.soft_reward is not None:
         message.soft_reward = bool(options.soft_reward)
     return message

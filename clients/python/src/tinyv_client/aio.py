@@ -247,7 +247,7 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
                         return
                     try:
                         message = ledger.register(item)
-                    except TinyVError as error:
+                    except Exception as error:  # a malformed item
                         attempt.fail(error)
                         return
                     if attempt.stopped:

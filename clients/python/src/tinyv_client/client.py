@@ -246,11 +246,11 @@ class TinyVClient(ClientBase[grpc.Channel]):
                     except BaseException as error:  # the caller's iterator failed
                         attempt.fail(error)
                         return
-                    failure: Optional[TinyVError] = None
+                    failure: Optional[Exception] = None
                     with cond:
                         try:
                             message = ledger.register(item)
-                        except TinyVError as error:
+                        except Exception as error:  # a malformed item
                             failure = error
                         else:
                             if attempt.stopped:

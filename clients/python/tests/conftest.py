@@ -196,5 +196,5 @@ def client(server: TinyVServer):
 @pytest.fixture(autouse=True)
 def _no_tinyv_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests set TINYV_* themselves; the developer's environment must not leak in."""
-    for name in ("TINYV_URL", "TINYV_TARGET", "TINYV_TOKEN", "TINYV_TIMEOUT"):
+    for name in ("TINYV_URL", "TINYV_TARGET", "TINYV_TOKEN", "TINYV_TIMEOUT", "TINYV_CA_CERT"):
         monkeypatch.delenv(name, raising=False)

@@ -76,6 +76,15 @@ def test_verl_address_from_environment(server: TinyVServer, monkeypatch: pytest.
     )
 
 
+def test_verl_with_tls_and_token_from_environment(
+    tls_server: TinyVServer, tls_files: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TINYV_URL", f"grpcs://localhost:{tls_server.port}")
+    monkeypatch.setenv("TINYV_CA_CERT", str(tls_files[1]))
+    compute_score = load_like_verl("compute_score", {})
+    assert compute_score(data_source="math", solution_str=COT, ground_truth=HALF) == 1.0
+
+
 def test_verl_without_address_is_a_clear_error() -> None:
     compute_score = load_like_verl("compute_score", {})
     with pytest.raises(InvalidRequestError, match="TINYV_URL"):

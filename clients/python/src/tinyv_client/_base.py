@@ -56,7 +56,8 @@ class ClientBase(Generic[ChannelT]):
             every address its name resolves to. Defaults to $TINYV_URL.
         token: bearer token sent as `authorization: Bearer ...`; defaults to $TINYV_TOKEN.
         tls: use TLS for targets without a scheme (grpcs:// and grpc:// decide for themselves).
-        root_certificates: PEM roots to trust (a private CA); implies TLS.
+        root_certificates: PEM roots to trust (a private CA); implies TLS. Defaults to
+            the contents of the file named by $TINYV_CA_CERT, if set.
         credentials: full grpc.ChannelCredentials (e.g. mutual TLS); implies TLS.
         tls_server_name: the name to check the server certificate against, when it
             differs from the target host.

@@ -163,7 +163,8 @@ def make_settings(
     channel_options: Optional[Sequence[Tuple[str, Any]]],
     metadata: Optional[Sequence[Tuple[str, str]]],
 ) -> Settings:
-    """Validate the constructor arguments; TINYV_URL / TINYV_TOKEN fill what is not given."""
+    """Validate the constructor arguments; TINYV_URL, TINYV_TOKEN and TINYV_CA_CERT (a PEM
+    file of roots to trust, for a server with a private certificate) fill what is not given."""
     if target is None:
         target = os.environ.get("TINYV_URL") or os.environ.get("TINYV_TARGET")
     if not target:
@@ -173,6 +174,11 @@ def make_settings(
     if credentials is None and root_certificates is not None:
         credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
     want_tls = bool(tls) or (tls is None and (credentials is not None or root_certificates is not None))
+    ca_file = os.environ.get("TINYV_CA_CERT")
+    if credentials is None and ca_file:
+        # Trusted for TLS targets; unlike an explicit argument, it does not turn TLS on.
+        with open(ca_file, "rb") as pem:
+            credentials = grpc.ssl_channel_credentials(root_certificates=pem.read())
     options = list(_DEFAULT_CHANNEL_OPTIONS)
     if tls_server_name:
         options.append(("grpc.ssl_target_name_override", tls_server_name))

@@ -2,13 +2,32 @@ import http from "node:http";
 import https from "node:https";
 
 /**
- * A `fetch` for the OpenAI SDK over node:http with a keep-alive agent per
- * backend. On the 2-core dev machine, the SDK on Node's built-in fetch (undici
+ * HTTP for the LLM backends over node:http with a keep-alive agent per
+ * backend: `send` for the hot chat-completions path, and a `fetch` built on it
+ * for the OpenAI SDK. On the 2-core dev machine, the SDK on Node's built-in fetch (undici
  * and web streams) spent ~950 us of CPU per call, on this fetch ~450 us; at
  * 1,000+ verifier calls a second that CPU is what the rule workers and the
  * gRPC transport need. Bodies are small JSON, read whole.
  */
-export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close: () => void } {
+export interface RawRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface RawReply {
+  status: number;
+  statusText: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export function keepAliveFetch(maxSockets: number): {
+  send: (url: URL, init: RawRequest) => Promise<RawReply>;
+  fetch: typeof fetch;
+  close: () => void;
+} {
   const agents = {
     "http:": new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "lifo" }),
     "https:": new https.Agent({
@@ -18,45 +37,35 @@ export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close
       scheduling: "lifo",
     }),
   };
-  const doFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
+  /** One request, the reply read whole. A reused socket the server just closed is retried once. */
+  const send = (url: URL, init: RawRequest): Promise<RawReply> => {
     const mod = url.protocol === "https:" ? https : http;
     const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
-    const headers: Record<string, string> = {};
-    // The SDK hands over a Headers already; wrapping it in another costs a copy per call.
-    const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-    given.forEach((v, k) => {
-      headers[k] = v;
-    });
-    const body = init.body;
-    if (body !== undefined && body !== null && typeof body !== "string") {
-      return Promise.reject(new TypeError("keepAliveFetch sends string bodies only"));
-    }
-    if (typeof body === "string") headers["content-length"] = String(Buffer.byteLength(body));
-    const signal = init.signal;
-    return new Promise<Response>((resolve, reject) => {
+    const { body, signal } = init;
+    const headers = { ...init.headers };
+    if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
+    return new Promise<RawReply>((resolve, reject) => {
       if (signal?.aborted) {
         reject(abortError(signal));
         return;
       }
       let req: http.ClientRequest;
-      const send = (again: boolean) => {
+      const attempt = (again: boolean) => {
         let answered = false;
-        req = mod.request(url, { method: init.method ?? "GET", headers, agent }, (res) => {
+        req = mod.request(url, { method: init.method, headers, agent }, (res) => {
           answered = true;
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
             signal?.removeEventListener("abort", onAbort);
-            const status = res.statusCode ?? 502;
-            const out = new Headers();
-            for (const [k, v] of Object.entries(res.headers)) {
-              if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
-            }
-            const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-            resolve(new Response(payload, { status, statusText: res.statusMessage ?? "", headers: out }));
+            resolve({
+              status: res.statusCode ?? 502,
+              statusText: res.statusMessage ?? "",
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            });
           });
-          // A reply cut off mid-body: the SDK must see an error, not a truncated JSON document.
+          // A reply cut off mid-body must be an error, not a truncated JSON document.
           const cut = () => fail(new Error("connection closed before the reply was complete"));
           res.on("error", cut);
           res.on("close", () => {
@@ -68,10 +77,10 @@ export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close
           // An idle keep-alive socket the server closed just as we reused it (uvicorn drops idle ones
           // after 5 s): send once more on a fresh socket. A verifier call is safe to repeat.
           const stale = sent.reusedSocket && !answered && (err.code === "ECONNRESET" || err.code === "EPIPE");
-          if (stale && !again && !signal?.aborted) send(true);
+          if (stale && !again && !signal?.aborted) attempt(true);
           else fail(err);
         });
-        sent.end(body ?? undefined);
+        sent.end(body);
       };
       function fail(err: Error) {
         signal?.removeEventListener("abort", onAbort);
@@ -82,10 +91,36 @@ export function keepAliveFetch(maxSockets: number): { fetch: typeof fetch; close
         reject(abortError(signal as AbortSignal));
       }
       signal?.addEventListener("abort", onAbort, { once: true });
-      send(false);
+      attempt(false);
     });
   };
+
+  /** The same as a `fetch`, for the OpenAI SDK's less frequent calls (model listing). */
+  const doFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers: Record<string, string> = {};
+    const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+    given.forEach((v, k) => {
+      headers[k] = v;
+    });
+    if (init.body !== undefined && init.body !== null && typeof init.body !== "string") {
+      throw new TypeError("keepAliveFetch sends string bodies only");
+    }
+    const reply = await send(url, {
+      method: init.method ?? "GET",
+      headers,
+      body: init.body ?? undefined,
+      signal: init.signal ?? undefined,
+    });
+    const out = new Headers();
+    for (const [k, v] of Object.entries(reply.headers)) {
+      if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
+    const payload = reply.status === 204 || reply.status === 304 ? null : reply.body;
+    return new Response(payload, { status: reply.status, statusText: reply.statusText, headers: out });
+  };
   return {
+    send,
     fetch: doFetch as typeof fetch,
     close: () => {
       agents["http:"].destroy();

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { APIConnectionTimeoutError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources";
 import { Backend, NoBackendError, Pool } from "./backend.js";
 import { LruCache } from "./cache.js";
@@ -287,13 +287,8 @@ export class LlmJudge implements Judge {
     const onAbort = () => timeout.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      const res: unknown = await backend.client.chat.completions.create(body, { signal: timeout.signal });
+      const res = await backend.complete(body, timeout.signal);
       return parseCompletion(res, profile, backend.url);
-    } catch (err) {
-      // The SDK reports our abort as a user abort; say which it was.
-      if (err instanceof APIUserAbortError && timeout.signal.reason instanceof TimeoutErr)
-        throw timeout.signal.reason;
-      throw err;
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);

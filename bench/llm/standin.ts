@@ -28,6 +28,7 @@ export async function spawnStandIn(latencyMs: number) {
   });
   return {
     url,
+    pid: child.pid,
     async stats(holds = false): Promise<StandInStats> {
       const res = await fetch(`${url.replace(/\/v1$/, "")}/fake/stats${holds ? "?holds=1" : ""}`);
       return (await res.json()) as StandInStats;

@@ -86,20 +86,37 @@ console.log(
 await blast(Array.from({ length: 2 * concurrency }, (_, i) => rejected(`w${i}`, i, `${i + 1}`, `warm ${i}`)));
 
 // 1. Throughput: every item written at once.
+await standIn.stats(true); // drop the warm-up's hold records
 let calls0 = (await standIn.stats()).calls;
 let cpu0 = cpuOf(server.proc.pid);
+const standInCpu0 = cpuOf(standIn.pid);
+const clientCpu0 = process.cpuUsage();
 let t0 = performance.now();
 const got = await blast(
   Array.from({ length: items }, (_, i) => rejected(`t${i}`, i, `${i + 1}`, `What is ${i}?`)),
 );
 const secs = (performance.now() - t0) / 1000;
 const serverCpu = cpuOf(server.proc.pid) - cpu0;
-const made = (await standIn.stats()).calls - calls0;
+const standInCpu = cpuOf(standIn.pid) - standInCpu0;
+const clientUsage = process.cpuUsage(clientCpu0);
+const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
+const perItem = (s: number) => `${((s / items) * 1e6).toFixed(0)} us/item`;
+const afterBlast = await standIn.stats(true);
+const made = afterBlast.calls - calls0;
+const held = (afterBlast.holds ?? []).map((h) => h.holdMs ?? Number.NaN).filter(Number.isFinite);
+const meanHold = held.reduce((a, b) => a + b, 0) / Math.max(1, held.length);
 const llmTrue = [...got.values()].filter(([v]) => v.llmOutcome === 3).length; // LLM_OUTCOME_FALSE: the stand-in says False
 console.log(
   `throughput: ${items} rule-rejected items in ${secs.toFixed(2)} s = ${(items / secs).toFixed(0)} items/s; ` +
     `ideal ${ideal.toFixed(0)}/s; ${((100 * items) / secs / ideal).toFixed(1)}% of ideal; ` +
-    `${made} LLM calls, ${llmTrue} verdicts from the LLM; server CPU ${((serverCpu / items) * 1e6).toFixed(0)} us/item`,
+    `${made} LLM calls, ${llmTrue} verdicts from the LLM; CPU: server ${perItem(serverCpu)}, ` +
+    `stand-in ${perItem(standInCpu)}, bench client ${perItem(clientCpu)}; ` +
+    `all three ${((serverCpu + standInCpu + clientCpu) / secs).toFixed(2)} of 2 cores`,
+);
+console.log(
+  `  the stand-in held each call ${meanHold.toFixed(1)} ms on average (set: ${latency} ms): ` +
+    `${concurrency} in flight at that hold allow ${((concurrency * 1000) / meanHold).toFixed(0)}/s, ` +
+    `and the run reached ${((100 * items) / secs / ((concurrency * 1000) / meanHold)).toFixed(1)}% of that`,
 );
 
 // 2. Time our side adds per call: a window of items in flight (at most the LLM concurrency, so nothing

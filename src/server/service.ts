@@ -71,7 +71,7 @@ export class VerifierServiceImpl {
     signal?: AbortSignal,
   ): AsyncGenerator<Verdict> {
     listenMany(signal);
-    const window = this.limits.streamWindow ?? 4096;
+    const window = this.limits.streamWindow ?? 512;
     const out = new AsyncQueue<Verdict>();
     let pending = 0; // read, verdict not computed yet
     let unyielded = 0; // read, verdict not handed to the transport yet

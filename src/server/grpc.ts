@@ -8,16 +8,8 @@ import { type Verdict, VerifierService, type VerifyRequest } from "../gen/tinyv/
 import { descriptorSet, serviceDefinition } from "./descriptor.js";
 import { Code, ServiceError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
+import type { TransportOptions } from "./options.js";
 import { Malformed, type VerifierServiceImpl } from "./service.js";
-
-export interface GrpcOptions {
-  host: string;
-  port: number;
-  maxMessageBytes: number;
-  authToken: string;
-  tlsCert: string;
-  tlsKey: string;
-}
 
 type Call = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -29,7 +21,7 @@ export class GrpcTransport {
   constructor(
     private readonly impl: VerifierServiceImpl,
     private readonly metrics: Metrics,
-    private readonly options: GrpcOptions,
+    private readonly options: TransportOptions,
   ) {
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": options.maxMessageBytes,

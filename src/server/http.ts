@@ -8,20 +8,12 @@ import { VerifierService } from "../gen/tinyv/v1/verifier_pb.js";
 import { ServiceError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { openRlhfReward } from "./openrlhf.js";
+import type { TransportOptions } from "./options.js";
 import type { VerifierServiceImpl } from "./service.js";
 
 type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type Req = Parameters<Fallback>[0];
 type Res = Parameters<Fallback>[1];
-
-export interface HttpOptions {
-  host: string;
-  port: number;
-  maxMessageBytes: number;
-  authToken: string;
-  tlsCert: string;
-  tlsKey: string;
-}
 
 /**
  * The HTTP port: the same service over Connect (JSON or binary over HTTP/1.1, so
@@ -35,7 +27,7 @@ export class HttpTransport {
   constructor(
     private readonly impl: VerifierServiceImpl,
     private readonly metrics: Metrics,
-    private readonly options: HttpOptions,
+    private readonly options: TransportOptions,
   ) {
     const counting: Interceptor = (next) => async (req) => {
       metrics.rpcs.inc({ method: req.method.name, transport: "connect" });

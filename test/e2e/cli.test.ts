@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { serviceDefinition } from "../../src/server/descriptor.js";
-import { CLI, failure, grpcClient, startTinyv, unary } from "../support/tinyv.js";
+import { CLI, failure, grpcClient, openStream, startTinyv, unary } from "../support/tinyv.js";
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [CLI, ...args], {
@@ -115,9 +115,7 @@ describe("tinyv CLI", () => {
   it("shuts down on SIGTERM after finishing in-flight items, exit 0", async () => {
     const server = await startTinyv();
     const client = grpcClient(server.grpcAddress);
-    const call = (
-      client as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }
-    ).VerifyStream();
+    const call = openStream(client);
     const got: Verdict[] = [];
     const ended = new Promise<void>((resolve, reject) => {
       call.on("data", (v: Verdict) => got.push(v));

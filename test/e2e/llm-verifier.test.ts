@@ -12,7 +12,7 @@ import {
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { FakeVllm, type FakeVllmOptions, until } from "../support/fake-vllm.js";
-import { grpcClient, startTinyv, type Tinyv, unary } from "../support/tinyv.js";
+import { grpcClient, openStream, startTinyv, streamAll, type Tinyv, unary } from "../support/tinyv.js";
 
 // End to end: `tinyv serve` (the built binary) with the vLLM stand-in as its LLM backend.
 
@@ -31,25 +31,6 @@ const rejected = (id: string, answer = "one half", opts: Init = {}) =>
     response: `Long reasoning ... the answer is \\boxed{${answer}}`,
     ...opts,
   });
-
-type Duplex = grpc.ClientDuplexStream<VerifyRequest, Verdict>;
-const openStream = (client: grpc.Client, options?: grpc.CallOptions): Duplex =>
-  (client as unknown as { VerifyStream: (md: grpc.Metadata, o?: grpc.CallOptions) => Duplex }).VerifyStream(
-    new grpc.Metadata(),
-    options,
-  );
-
-function streamAll(client: grpc.Client, items: VerifyRequest[]): Promise<Verdict[]> {
-  return new Promise((resolve, reject) => {
-    const call = openStream(client);
-    const got: Verdict[] = [];
-    call.on("data", (v: Verdict) => got.push(v));
-    call.on("end", () => resolve(got));
-    call.on("error", reject);
-    for (const it of items) call.write(it);
-    call.end();
-  });
-}
 
 const fixtures = { "one half": { text: "True", pTrue: 0.9 }, "0.6": { text: "False", pTrue: 0.2 } };
 

@@ -19,25 +19,18 @@ import {
   type VerifyRequest,
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
-import { failure, grpcClient, startTinyv, type Tinyv, unary } from "../support/tinyv.js";
+import {
+  failure,
+  grpcClient,
+  openStream,
+  startTinyv,
+  streamAll,
+  type Tinyv,
+  unary,
+} from "../support/tinyv.js";
 
 const item = (id: string, groundTruth: string, response: string): VerifyRequest =>
   create(VerifyRequestSchema, { id, groundTruth, response });
-
-/** Send `items` on a VerifyStream and collect every verdict. */
-function streamAll(client: grpc.Client, items: VerifyRequest[]): Promise<Verdict[]> {
-  return new Promise((resolve, reject) => {
-    const call = (
-      client as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }
-    ).VerifyStream();
-    const got: Verdict[] = [];
-    call.on("data", (v: Verdict) => got.push(v));
-    call.on("end", () => resolve(got));
-    call.on("error", reject);
-    for (const it of items) call.write(it);
-    call.end();
-  });
-}
 
 describe("tinyv serve (rules only), over real sockets", () => {
   let server: Tinyv;
@@ -199,9 +192,7 @@ describe("tinyv serve (rules only), over real sockets", () => {
 
     // Cancel after the first verdicts of a long stream.
     await new Promise<void>((resolve) => {
-      const call = (
-        client as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }
-      ).VerifyStream();
+      const call = openStream(client);
       let seen = 0;
       call.on("data", () => {
         if (++seen === 100) call.cancel();
@@ -214,9 +205,7 @@ describe("tinyv serve (rules only), over real sockets", () => {
     });
     // A stream that is abandoned with no half-close, then the channel closed.
     const other = grpcClient(server.grpcAddress);
-    const call = (
-      other as unknown as { VerifyStream: () => grpc.ClientDuplexStream<VerifyRequest, Verdict> }
-    ).VerifyStream();
+    const call = openStream(other);
     call.on("error", () => {});
     call.write(item("x", "1", "\\boxed{1}"));
     other.close();

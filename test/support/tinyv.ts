@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
+import type { Verdict, VerifyRequest } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { serviceDefinition } from "../../src/server/descriptor.js";
 
 /** The built CLI: the tests run the real binary users run (build first: `npm run build`). */
@@ -92,4 +93,25 @@ export async function failure(call: Promise<unknown>): Promise<grpc.ServiceError
     return err as grpc.ServiceError;
   }
   throw new Error("expected the call to fail");
+}
+
+export type VerdictStream = grpc.ClientDuplexStream<VerifyRequest, Verdict>;
+
+/** Open a VerifyStream on a client from `grpcClient`. */
+export function openStream(client: grpc.Client, options?: grpc.CallOptions): VerdictStream {
+  const c = client as unknown as { VerifyStream: (md: grpc.Metadata, o?: grpc.CallOptions) => VerdictStream };
+  return c.VerifyStream(new grpc.Metadata(), options);
+}
+
+/** Send `items` on one VerifyStream, half-close, and collect every verdict. */
+export function streamAll(client: grpc.Client, items: VerifyRequest[]): Promise<Verdict[]> {
+  return new Promise((resolve, reject) => {
+    const call = openStream(client);
+    const got: Verdict[] = [];
+    call.on("data", (v: Verdict) => got.push(v));
+    call.on("end", () => resolve(got));
+    call.on("error", reject);
+    for (const it of items) call.write(it);
+    call.end();
+  });
 }

@@ -134,6 +134,8 @@ export class FakeVllm {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // A call's hold is the backend's whole share: from its request's headers arriving to its reply sent.
+    const receivedAt = performance.now();
     const path = (req.url ?? "").replace(/\?.*$/, "");
     if (req.method === "GET" && path === "/fake/stats") {
       // Not a vLLM route: lets a bench in another process read the counters and hold times.
@@ -169,7 +171,6 @@ export class FakeVllm {
         return;
       }
       const prompt = body.messages?.at(-1)?.content ?? "";
-      const receivedAt = performance.now();
       const call: FakeCall = {
         n: ++this.calls,
         body,

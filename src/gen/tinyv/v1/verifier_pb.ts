@@ -189,7 +189,8 @@ export type Verdict = Message<"tinyv.v1.Verdict"> & {
   reward: number;
 
   /**
-   * Whether the answer is judged correct (reward >= 0.5).
+   * Whether the answer is judged correct: the deciding verifier accepted it
+   * (in MIXED mode: reward >= 0.5).
    *
    * @generated from field: bool correct = 3;
    */
@@ -577,7 +578,7 @@ export const DecidedBySchema: GenEnum<DecidedBy> = /*@__PURE__*/
  */
 export enum RuleOutcome {
   /**
-   * The rules did not run (LLM_ONLY mode, or a bad item).
+   * The rules did not run (a bad item). In LLM_ONLY mode they still run, to extract the answer.
    *
    * @generated from enum value: RULE_OUTCOME_UNSPECIFIED = 0;
    */

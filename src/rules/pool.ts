@@ -65,11 +65,14 @@ export class RulePool {
    * budget pays for module loading.
    */
   async warm(): Promise<void> {
-    const task: RuleTask = {
-      items: [{ gold: "1", response: "1" }],
-      budgetMs: 60_000,
-      relTol: this.options.relTol,
-    };
+    // Fractions, expressions, sets and irrationals: the paths whose libraries load on first use.
+    const items = [
+      { gold: "\\frac{1}{2}", response: "\\boxed{0.5}" },
+      { gold: "x^2+2x+1", response: "\\boxed{(x+1)^2}" },
+      { gold: "\\{1, 2\\}", response: "\\boxed{(1, 2)}" },
+      { gold: "\\sqrt{2}\\pi", response: "\\boxed{4.44}" },
+    ];
+    const task: RuleTask = { items, budgetMs: 60_000, relTol: this.options.relTol };
     await Promise.all(Array.from({ length: this.options.threads }, () => this.pool.run(task)));
   }
 

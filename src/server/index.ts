@@ -2,8 +2,7 @@ import { defaultMode } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { Mode } from "../gen/tinyv/v1/verifier_pb.js";
 import { HybridVerifier, type VerdictObserver } from "../hybrid/verifier.js";
-import { createJudge } from "../llm/index.js";
-import type { Judge } from "../llm/types.js";
+import { createJudge, type LlmJudge } from "../llm/index.js";
 import type { Log } from "../log.js";
 import { RulePool } from "../rules/pool.js";
 import { GrpcTransport } from "./grpc.js";
@@ -21,7 +20,7 @@ const MODE_BY_NAME = {
 /** The verifier stack without transport: shared by `serve`, `check` and `eval`. */
 export interface Engine {
   hybrid: HybridVerifier;
-  judge: Judge | undefined;
+  judge: LlmJudge | undefined;
   pool: RulePool;
   close(): Promise<void>;
 }
@@ -77,6 +76,8 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Log): Promise<RunningServer> {
   const metrics = new Metrics();
   const engine = await createEngine(config, log, metrics.observe);
+  const judge = engine.judge;
+  if (judge) metrics.watchJudge(() => judge.stats());
   const impl = new VerifierServiceImpl(engine.hybrid, engine.judge, {
     maxMessageBytes: config.maxMessageBytes,
     maxBatchItems: config.maxBatchItems,

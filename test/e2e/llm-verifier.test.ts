@@ -102,6 +102,14 @@ describe("tinyv serve with the vLLM stand-in", () => {
     );
     await streamAll(client, group);
     expect(llm.calls).toBe(before + 4);
+    // The same counts reach Prometheus: HTTP calls made, and verdicts that joined one or hit the cache.
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+    expect(value("tinyv_llm_http_calls_total")).toBe(llm.calls);
+    expect(value("tinyv_llm_shared_total") + value("tinyv_llm_cache_hits_total")).toBeGreaterThanOrEqual(
+      7 + 4,
+    );
+    expect(value("tinyv_llm_in_flight")).toBe(0);
   });
 
   it("applies every mode's reward formula (weight 0.7), and P(True) as a soft reward", async () => {

@@ -109,6 +109,7 @@ export async function startServer(config: Config, log: Log): Promise<RunningServ
     grpcPort,
     httpPort,
     close: async () => {
+      impl.drain();
       await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs)]);
       await engine.close();
     },

@@ -17,6 +17,8 @@ import { VERSION } from "../version.js";
 import { Code, ServiceError } from "./errors.js";
 import { AsyncQueue } from "./queue.js";
 
+const DRAINED = Symbol("drained");
+
 /** A stream message that could not be decoded: it gets an error verdict, the stream goes on. */
 export class Malformed {
   constructor(readonly reason: string) {}
@@ -37,6 +39,12 @@ export interface ServiceLimits {
  * Connect adapters only translate transport details into these calls.
  */
 export class VerifierServiceImpl {
+  private startDrain: () => void = () => {};
+  /** Resolves when the server starts draining. */
+  private readonly drained = new Promise<typeof DRAINED>((resolve) => {
+    this.startDrain = () => resolve(DRAINED);
+  });
+
   constructor(
     private readonly hybrid: HybridVerifier,
     private readonly judge: Judge | undefined,
@@ -65,6 +73,8 @@ export class VerifierServiceImpl {
   /**
    * Verdicts leave as soon as each is ready. Reading pauses while `streamWindow`
    * verdicts wait to be computed or written, so a slow reader bounds memory.
+   * When the server drains, reading stops, the items already read are answered,
+   * and the stream ends with UNAVAILABLE so the client resends the rest elsewhere.
    */
   async *verifyStream(
     input: AsyncIterable<VerifyRequest | Malformed>,
@@ -76,18 +86,32 @@ export class VerifierServiceImpl {
     let pending = 0; // read, verdict not computed yet
     let unyielded = 0; // read, verdict not handed to the transport yet
     let inputDone = false;
+    let cutShort = false;
     let resume: (() => void) | undefined;
     let index = 0;
 
+    const close = () => {
+      if (!cutShort) return out.end();
+      const why = `server shutting down: the ${index} items read were answered; send the rest again`;
+      out.fail(new ServiceError(Code.Unavailable, why));
+    };
     const settle = (v: Verdict) => {
       pending--;
       out.push(v);
-      if (inputDone && pending === 0) out.end();
+      if (inputDone && pending === 0) close();
     };
     const reader = async () => {
+      const items = input[Symbol.asyncIterator]();
       try {
-        for await (const item of input) {
-          if (signal?.aborted) break;
+        for (;;) {
+          const next = await Promise.race([items.next(), this.drained]);
+          if (next === DRAINED) {
+            cutShort = true;
+            void items.return?.();
+            break;
+          }
+          if (next.done || signal?.aborted) break;
+          const item = next.value;
           pending++;
           unyielded++;
           index++;
@@ -96,10 +120,10 @@ export class VerifierServiceImpl {
           } else {
             this.guarded(item.id, this.hybrid.verify(item, undefined, signal)).then(settle);
           }
-          if (unyielded >= window) await new Promise<void>((r) => (resume = r));
+          if (unyielded >= window) await Promise.race([new Promise<void>((r) => (resume = r)), this.drained]);
         }
         inputDone = true;
-        if (pending === 0) out.end();
+        if (pending === 0) close();
       } catch (err) {
         out.fail(err);
       }
@@ -114,6 +138,11 @@ export class VerifierServiceImpl {
         r();
       }
     }
+  }
+
+  /** Stop reading open streams (they end once their items are answered); unary calls finish as usual. */
+  drain(): void {
+    this.startDrain();
   }
 
   getServerInfo(_req?: GetServerInfoRequest): ServerInfo {

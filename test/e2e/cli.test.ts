@@ -112,25 +112,32 @@ describe("tinyv CLI", () => {
     expect(JSON.parse(json.stdout).total).toMatchObject({ n: 3, acceptedCorrect: 2, acceptedWrong: 0 });
   });
 
-  it("shuts down on SIGTERM after finishing in-flight items, exit 0", async () => {
+  it("on SIGTERM answers every item it read, ends open streams with UNAVAILABLE, and exits 0", async () => {
     const server = await startTinyv();
     const client = grpcClient(server.grpcAddress);
     const call = openStream(client);
     const got: Verdict[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
+    const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
       call.on("data", (v: Verdict) => got.push(v));
-      call.on("end", resolve);
-      call.on("error", reject);
+      call.on("end", () => resolve(undefined));
+      call.on("error", (e: grpc.ServiceError) => resolve(e));
     });
-    for (let i = 0; i < 2000; i++)
+    for (let i = 0; i < 20_000; i++) {
       call.write(create(VerifyRequestSchema, { id: `t${i}`, groundTruth: "1", response: "\\boxed{1}" }));
-    // Stop once the stream is surely under way, with most items still in flight.
+    }
+    // Stop once the stream is surely under way, with many items still unsent or in flight. The client
+    // never half-closes: only the drain can end this stream, and well before the 30 s grace period.
     await new Promise<void>((resolve) => call.once("data", () => resolve()));
+    const started = Date.now();
     const exit = server.stop("SIGTERM");
-    call.end();
-    await ended;
-    expect(got).toHaveLength(2000);
+    const err = await ended;
+    expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+    const read = Number(/the (\d+) items read were answered/.exec(err?.details ?? "")?.[1]);
+    expect(got.length).toBe(read);
+    expect(new Set(got.map((v) => v.id)).size).toBe(read);
+    expect(got.every((v) => v.correct)).toBe(true);
     expect(await exit).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
     client.close();
   });
 

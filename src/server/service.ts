@@ -39,17 +39,16 @@ export interface ServiceLimits {
  * Connect adapters only translate transport details into these calls.
  */
 export class VerifierServiceImpl {
-  private startDrain: () => void = () => {};
-  /** Resolves when the server starts draining. */
-  private readonly drained = new Promise<typeof DRAINED>((resolve) => {
-    this.startDrain = () => resolve(DRAINED);
-  });
+  /** Aborted when the server starts draining; each open stream listens once. */
+  private readonly draining = new AbortController();
 
   constructor(
     private readonly hybrid: HybridVerifier,
     private readonly judge: Judge | undefined,
     private readonly limits: ServiceLimits,
-  ) {}
+  ) {
+    listenMany(this.draining.signal);
+  }
 
   verify(req: VerifyRequest, signal?: AbortSignal): Promise<Verdict> {
     listenMany(signal);
@@ -100,11 +99,22 @@ export class VerifierServiceImpl {
       out.push(v);
       if (inputDone && pending === 0) close();
     };
+    // Each wait below can be cut short by the drain. One listener per stream, and no promise that
+    // outlives its wait, so a stream of millions of items holds nothing per item.
+    let interrupt: ((v: typeof DRAINED) => void) | undefined;
+    const onDrain = () => interrupt?.(DRAINED);
+    const drainable = <T>(p: Promise<T>) =>
+      new Promise<T | typeof DRAINED>((resolve, reject) => {
+        interrupt = resolve;
+        if (this.draining.signal.aborted) resolve(DRAINED);
+        p.then(resolve, reject);
+      });
     const reader = async () => {
       const items = input[Symbol.asyncIterator]();
+      this.draining.signal.addEventListener("abort", onDrain);
       try {
         for (;;) {
-          const next = await Promise.race([items.next(), this.drained]);
+          const next = await drainable(items.next());
           if (next === DRAINED) {
             cutShort = true;
             void items.return?.();
@@ -120,12 +130,14 @@ export class VerifierServiceImpl {
           } else {
             this.guarded(item.id, this.hybrid.verify(item, undefined, signal)).then(settle);
           }
-          if (unyielded >= window) await Promise.race([new Promise<void>((r) => (resume = r)), this.drained]);
+          if (unyielded >= window) await drainable(new Promise<void>((r) => (resume = r)));
         }
         inputDone = true;
         if (pending === 0) close();
       } catch (err) {
         out.fail(err);
+      } finally {
+        this.draining.signal.removeEventListener("abort", onDrain);
       }
     };
     void reader();
@@ -142,7 +154,7 @@ export class VerifierServiceImpl {
 
   /** Stop reading open streams (they end once their items are answered); unary calls finish as usual. */
   drain(): void {
-    this.startDrain();
+    this.draining.abort();
   }
 
   getServerInfo(_req?: GetServerInfoRequest): ServerInfo {

@@ -28,10 +28,7 @@ from typing import Callable, List, Optional, Tuple
 from tinyv_client import AsyncTinyVClient, TinyVClient, VerifyRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_CANDIDATES = [
-    REPO_ROOT.parent / "shared" / "data" / "hardverify-math-dev.jsonl",
-    Path("/work/shared/data/hardverify-math-dev.jsonl"),
-]
+DATA_CANDIDATES = [REPO_ROOT.parent / "shared" / "data" / "hardverify-math-dev.jsonl"]
 
 
 def find_data(explicit: Optional[str]) -> Path:

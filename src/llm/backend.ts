@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import { keepAliveFetch } from "./http-fetch.js";
+import { keepAliveHttp } from "./http-fetch.js";
 
 /** Consecutive failures that open a backend's circuit. */
 const TRIP_AFTER = 5;
@@ -23,7 +23,7 @@ export class Backend {
   private openUntil = 0;
   private cooldown = COOLDOWN_MIN_MS;
   private probing = false;
-  private readonly http: ReturnType<typeof keepAliveFetch>;
+  private readonly http: ReturnType<typeof keepAliveHttp>;
   private readonly completions: URL;
   private readonly headers: Record<string, string>;
 
@@ -34,7 +34,7 @@ export class Backend {
     timeoutMs: number,
   ) {
     // A couple of sockets beyond the call limit for the /v1/models readiness polls.
-    this.http = keepAliveFetch(limit + 2);
+    this.http = keepAliveHttp(limit + 2);
     this.completions = new URL("chat/completions", url.endsWith("/") ? url : `${url}/`);
     this.headers = {
       "content-type": "application/json",

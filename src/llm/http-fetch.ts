@@ -2,12 +2,10 @@ import http from "node:http";
 import https from "node:https";
 
 /**
- * HTTP for the LLM backends over node:http with a keep-alive agent per
- * backend: `send` for the hot chat-completions path, and a `fetch` built on it
- * for the OpenAI SDK. On the 2-core dev machine, the SDK on Node's built-in fetch (undici
- * and web streams) spent ~950 us of CPU per call, on this fetch ~450 us; at
- * 1,000+ verifier calls a second that CPU is what the rule workers and the
- * gRPC transport need. Bodies are small JSON, read whole.
+ * HTTP for one LLM backend over node:http with a keep-alive agent: `send` for
+ * the hot chat-completions path, and a `fetch` built on it for the OpenAI
+ * SDK's model listing. Node's built-in fetch (undici, web streams) cost about
+ * twice the CPU per call on the 2-core dev machine. Bodies are small JSON, read whole.
  */
 export interface RawRequest {
   method: string;
@@ -23,7 +21,7 @@ export interface RawReply {
   body: Buffer;
 }
 
-export function keepAliveFetch(maxSockets: number): {
+export function keepAliveHttp(maxSockets: number): {
   send: (url: URL, init: RawRequest) => Promise<RawReply>;
   fetch: typeof fetch;
   close: () => void;
@@ -104,7 +102,7 @@ export function keepAliveFetch(maxSockets: number): {
       headers[k] = v;
     });
     if (init.body !== undefined && init.body !== null && typeof init.body !== "string") {
-      throw new TypeError("keepAliveFetch sends string bodies only");
+      throw new TypeError("keepAliveHttp sends string bodies only");
     }
     const reply = await send(url, {
       method: init.method ?? "GET",

@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { APIConnectionTimeoutError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources";
 import { Backend, NoBackendError, Pool } from "./backend.js";
@@ -165,8 +164,6 @@ export class LlmJudge implements Judge {
     const f = flight;
     f.waiters++;
     if (!signal) return f.promise.then((v) => done(v, false));
-    // One stream's signal is shared by all its pending items, each listening: thousands is expected, not a leak.
-    setMaxListeners(0, signal);
     return new Promise<JudgeResult>((resolve) => {
       let settled = false;
       const onAbort = () => {

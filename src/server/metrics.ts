@@ -38,24 +38,15 @@ export class Metrics {
     labelNames: ["code"] as const,
     registers: [this.registry],
   });
-  private readonly seconds = new Histogram({
-    name: "tinyv_item_seconds",
-    help: "Time from receiving an item to its verdict",
-    buckets: BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly ruleSeconds = new Histogram({
-    name: "tinyv_rule_seconds",
-    help: "Time in the rule verifier per item",
-    buckets: BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly llmSeconds = new Histogram({
-    name: "tinyv_llm_seconds",
-    help: "Time waiting for the LLM verifier per item that asked it",
-    buckets: BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly seconds = this.histogram(
+    "tinyv_item_seconds",
+    "Time from receiving an item to its verdict",
+  );
+  private readonly ruleSeconds = this.histogram("tinyv_rule_seconds", "Time in the rule verifier per item");
+  private readonly llmSeconds = this.histogram(
+    "tinyv_llm_seconds",
+    "Time waiting for the LLM verifier per item that asked it",
+  );
   readonly rpcs = new Counter({
     name: "tinyv_rpcs_total",
     help: "Calls received, by method and transport",
@@ -108,6 +99,10 @@ export class Metrics {
         },
       });
     }
+  }
+
+  private histogram(name: string, help: string): Histogram {
+    return new Histogram({ name, help, buckets: BUCKETS, registers: [this.registry] });
   }
 
   observe = (v: Verdict): void => {

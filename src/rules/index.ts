@@ -58,16 +58,21 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
   const found = extractAnswer(response);
   if (!found?.answer.trim()) return { outcome: "no_answer", extracted: found?.answer ?? "" };
   // Several different boxes are several values: right only when the gold lists them all.
-  const answers =
-    found.how === "boxed"
-      ? [...new Map(found.boxes.map((b) => [squash(normalizeLatex(b)), b])).values()]
-      : [found.answer];
-  const extracted = answers.join(", ");
+  // Each answer is normalized once; the raw text is kept for `extracted`.
+  const written = found.how === "boxed" ? found.boxes : [found.answer];
+  const distinct = new Map<string, { raw: string; normalized: string }>();
+  for (const raw of written) {
+    const normalized = normalizeLatex(raw);
+    if (!distinct.has(squash(normalized))) distinct.set(squash(normalized), { raw, normalized });
+  }
+  const answers = [...distinct.values()];
+  const extracted = answers.map((a) => a.raw).join(", ");
   if (extracted.length > maxChars || gold.length > maxChars)
     return { outcome: "over_budget", extracted, detail: "input too long" };
   try {
     budget.checkNow();
-    return judge(goldText(gold), answers, extracted, budget, {
+    const normalized = answers.map((a) => a.normalized);
+    return judge(goldText(gold), normalized, extracted, budget, {
       budget,
       relTol: options.relTol ?? DEFAULT_REL_TOL,
       preciseRelTol: options.relTol,
@@ -82,13 +87,13 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
 
 function judge(
   goldRaw: string,
-  answers: string[],
+  normalizedAnswers: string[],
   extracted: string,
   budget: Budget,
   ctx: CompareContext,
 ): RuleResult {
   const g = normalizeLatex(goldRaw);
-  const as = answers.map(normalizeLatex).filter((a) => a.length > 0);
+  const as = normalizedAnswers.filter((a) => a.length > 0);
   if (as.length === 0) return { outcome: "no_answer", extracted };
   if (as.length === 1 && squash(g) === squash(as[0] as string))
     return { outcome: "match", extracted, detail: "same text" };

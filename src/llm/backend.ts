@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import { keepAliveHttp } from "./http-fetch.js";
+import { sdkFetch } from "./http-fetch.js";
+import { Http1Client, HttpTimeout } from "./http1.js";
 
 /** Consecutive failures that open a backend's circuit. */
 const TRIP_AFTER = 5;
@@ -23,26 +24,28 @@ export class Backend {
   private openUntil = 0;
   private cooldown = COOLDOWN_MIN_MS;
   private probing = false;
-  private readonly http: ReturnType<typeof keepAliveHttp>;
-  private readonly completions: URL;
+  private readonly http: Http1Client;
+  private readonly completions: string;
   private readonly headers: Record<string, string>;
 
   constructor(
     readonly url: string,
     readonly limit: number,
     apiKey: string,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
   ) {
+    if (/[\r\n]/.test(apiKey)) throw new Error("the LLM API key holds a line break");
+    const base = new URL(url.endsWith("/") ? url : `${url}/`);
     // A couple of sockets beyond the call limit for the /v1/models readiness polls.
-    this.http = keepAliveHttp(limit + 2);
-    this.completions = new URL("chat/completions", url.endsWith("/") ? url : `${url}/`);
+    this.http = new Http1Client(base, limit + 2);
+    this.completions = new URL("chat/completions", base).pathname;
     this.headers = {
       "content-type": "application/json",
       accept: "application/json",
       authorization: `Bearer ${apiKey || "EMPTY"}`,
     };
     this.client = new OpenAI({
-      fetch: this.http.fetch,
+      fetch: sdkFetch(this.http),
       baseURL: url,
       // vLLM ignores the key unless started with --api-key; the SDK insists on one.
       apiKey: apiKey || "EMPTY",
@@ -55,23 +58,26 @@ export class Backend {
   }
 
   /**
-   * POST /chat/completions. The request and reply are the SDK's types and its
-   * errors (APIError by status, APIConnectionError), but the call goes straight
-   * to node:http: the SDK's per-call machinery (headers, logging, Response
-   * objects) cost ~40% of the server's CPU per LLM call at 1,000 calls/s on
-   * 2 cores, which the gRPC transport and rule workers need.
+   * POST /chat/completions within the call timeout. The request and reply are
+   * the SDK's types and its errors (APIError by status, APIConnectionError), but
+   * the call goes over our lean HTTP/1.1 client (see http1.ts): the SDK's
+   * per-call machinery (headers, logging, Response objects) cost ~40% of the
+   * server's CPU per LLM call at 1,000 calls/s on 2 cores, which the gRPC
+   * transport and rule workers need. Throws HttpTimeout past the timeout.
    */
   async complete(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal): Promise<unknown> {
-    let reply: Awaited<ReturnType<typeof this.http.send>>;
+    let reply: Awaited<ReturnType<Http1Client["request"]>>;
     try {
-      reply = await this.http.send(this.completions, {
+      reply = await this.http.request({
         method: "POST",
+        path: this.completions,
         headers: this.headers,
         body: JSON.stringify(body),
         signal,
+        timeoutMs: this.timeoutMs,
       });
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted || err instanceof HttpTimeout) throw err;
       throw new APIConnectionError({ cause: err as Error });
     }
     const text = reply.body.toString("utf8");
@@ -82,9 +88,7 @@ export class Backend {
       } catch {
         // A plain-text error body becomes the message.
       }
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(reply.headers)) if (typeof v === "string") headers.set(k, v);
-      throw APIError.generate(reply.status, json, json ? undefined : text, headers);
+      throw APIError.generate(reply.status, json, json ? undefined : text, new Headers(reply.headers));
     }
     return JSON.parse(text);
   }

@@ -2,6 +2,7 @@ import { APIConnectionTimeoutError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources";
 import { Backend, NoBackendError, Pool } from "./backend.js";
 import { LruCache } from "./cache.js";
+import { HttpTimeout } from "./http1.js";
 import { type ModelProfile, pickProfile, renderPrompt } from "./registry.js";
 import type { BackendStatus, Judge, JudgeInput, JudgeOutcome, JudgeResult } from "./types.js";
 import { pTrueFrom, readVerdict, type TokenLogprob } from "./verdict.js";
@@ -279,17 +280,7 @@ export class LlmJudge implements Judge {
       body.logprobs = true;
       body.top_logprobs = 5;
     }
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutErr(this.opts.timeoutMs)), this.opts.timeoutMs);
-    const onAbort = () => timeout.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      const res = await backend.complete(body, timeout.signal);
-      return parseCompletion(res, profile, backend.url);
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    }
+    return parseCompletion(await backend.complete(body, signal), profile, backend.url);
   }
 
   private useModel(name: string, servedIds: string[]): void {
@@ -387,12 +378,6 @@ export class LlmJudge implements Judge {
   }
 }
 
-class TimeoutErr extends Error {
-  constructor(ms: number) {
-    super(`no reply within ${ms} ms`);
-  }
-}
-
 async function listModels(b: Backend, timeoutMs: number, closing: AbortSignal) {
   // A signal of its own per poll: the SDK leaves its listener on the signal it is given.
   const own = new AbortController();
@@ -420,7 +405,7 @@ interface Failure {
 
 function describeFailure(err: unknown, url: string, timeoutMs: number): Failure {
   const base = { timeout: false, clientError: false, logprobsRefused: false };
-  if (err instanceof TimeoutErr || err instanceof APIConnectionTimeoutError) {
+  if (err instanceof HttpTimeout || err instanceof APIConnectionTimeoutError) {
     return { ...base, timeout: true, detail: `no reply within ${timeoutMs} ms from ${url}` };
   }
   if (err instanceof APIError && typeof err.status === "number") {

@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
+import { type Verdict, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { serviceDefinition } from "../../src/server/descriptor.js";
 import { CLI, failure, grpcClient, openStream, startTinyv, unary } from "../support/tinyv.js";
+import { selfSignedCert } from "../support/tls.js";
 
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [CLI, ...args], {
@@ -161,26 +162,7 @@ describe("tinyv CLI", () => {
   });
 
   it("serves gRPC and HTTP over TLS when given a certificate", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tinyv-tls-"));
-    const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
-    const made = spawnSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ]);
-    expect(made.status).toBe(0);
+    const { key, cert } = selfSignedCert();
     const server = await startTinyv(["--tls-cert", cert, "--tls-key", key]);
     const ca = readFileSync(cert);
     const VerifierClient = grpc.makeGenericClientConstructor(serviceDefinition(), "VerifierService");

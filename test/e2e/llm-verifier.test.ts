@@ -8,7 +8,6 @@ import {
   Mode,
   RuleOutcome,
   type Verdict,
-  type VerifyRequest,
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { FakeVllm, type FakeVllmOptions, until } from "../support/fake-vllm.js";

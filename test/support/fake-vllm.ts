@@ -210,31 +210,36 @@ export class FakeVllm {
     const latency = ("latencyMs" in reply ? reply.latencyMs : undefined) ?? this.latencyMs;
     const send = () => {
       if (res.destroyed) return;
+      this.write(call, reply, res);
+      // After the write: building and sending the reply is the backend's time, not the caller's.
       finish();
-      if ("close" in reply) {
-        res.socket?.destroy();
-      } else if ("cut" in reply) {
-        res.writeHead(200, { "content-type": "application/json", "content-length": 400 });
-        res.write('{"id": "cmpl-1", "choices": [{"message": {"content": "True"}}');
-        setTimeout(() => res.socket?.destroy(), 5);
-      } else if ("malformed" in reply) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end('{"id": "cmpl-1", "choices": [{"message": {"content": "Tr');
-      } else if ("status" in reply) {
-        const headers: Record<string, string> = {};
-        if (reply.retryAfter !== undefined) headers["retry-after"] = String(reply.retryAfter);
-        this.json(
-          res,
-          reply.status,
-          { error: { message: reply.message ?? `status ${reply.status}`, code: reply.status } },
-          headers,
-        );
-      } else {
-        this.json(res, 200, this.completion(call, reply));
-      }
     };
     if (latency > 0) setTimeout(send, latency);
     else send();
+  }
+
+  private write(call: FakeCall, reply: Exclude<FakeReply, { hang: true }>, res: http.ServerResponse): void {
+    if ("close" in reply) {
+      res.socket?.destroy();
+    } else if ("cut" in reply) {
+      res.writeHead(200, { "content-type": "application/json", "content-length": 400 });
+      res.write('{"id": "cmpl-1", "choices": [{"message": {"content": "True"}}');
+      setTimeout(() => res.socket?.destroy(), 5);
+    } else if ("malformed" in reply) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"id": "cmpl-1", "choices": [{"message": {"content": "Tr');
+    } else if ("status" in reply) {
+      const headers: Record<string, string> = {};
+      if (reply.retryAfter !== undefined) headers["retry-after"] = String(reply.retryAfter);
+      this.json(
+        res,
+        reply.status,
+        { error: { message: reply.message ?? `status ${reply.status}`, code: reply.status } },
+        headers,
+      );
+    } else {
+      this.json(res, 200, this.completion(call, reply));
+    }
   }
 
   private completion(call: FakeCall, reply: { text: string; pTrue?: number; reasoning?: string }) {

@@ -1,4 +1,4 @@
-import { Piscina } from "piscina";
+import { Overrun, RuleThread } from "./thread.js";
 import type { RuleCheck, RuleTask } from "./worker.js";
 
 export type { RuleCheck } from "./worker.js";
@@ -25,27 +25,52 @@ interface Pending {
 const GRACE_MS = 1_000;
 
 /**
- * The rule verifier in a worker_threads pool. Items are queued and handed over in
- * micro-batches, one task per idle thread, so the per-task cost is paid once per
- * batch and a timer started at hand-over bounds each task. A task that overruns
- * its bound has its worker killed (piscina replaces it); its items are then retried
- * one by one, and only the item that overruns alone is "over_budget".
+ * The rule verifier in a pool of worker threads. Items are queued and handed over
+ * in micro-batches, one task per idle thread, so the per-task cost is paid once
+ * per batch and a timer started at hand-over bounds each task. A task that
+ * overruns its bound has its worker killed and replaced; its items are then
+ * retried one by one, and only the item that overruns alone is "over_budget".
+ *
+ * Its own small pool rather than a library: one message each way per batch, no
+ * per-task bookkeeping beyond a timer, which matters at one task per item when
+ * items trickle in (a stream waiting on the LLM).
  */
 export class RulePool {
-  private readonly pool: Piscina<RuleTask, RuleCheck[]>;
+  private readonly workers: RuleThread[];
   private readonly queue: Pending[] = [];
-  private running = 0;
   private closed = false;
+  private dead: Error | undefined;
   private readonly batchMax: number;
+  private readonly started: Promise<void>;
 
   constructor(private readonly options: RulePoolOptions) {
     this.batchMax = options.batchMax ?? 64;
-    this.pool = new Piscina({
-      filename: options.filename ?? new URL("./worker.js", import.meta.url).href,
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
+    const filename = options.filename ?? new URL("./worker.js", import.meta.url).href;
+    let readyCount = 0;
+    let onStarted: () => void = () => {};
+    let onFailed: (e: Error) => void = () => {};
+    this.started = new Promise<void>((resolve, reject) => {
+      onStarted = resolve;
+      onFailed = reject;
     });
+    // Not awaited by everyone: a start failure is also reported through each item.
+    this.started.catch(() => {});
+    this.workers = Array.from(
+      { length: options.threads },
+      () =>
+        new RuleThread(
+          filename,
+          () => {
+            if (++readyCount === options.threads) onStarted();
+            this.pump();
+          },
+          (err) => {
+            this.dead = new Error(`rule worker failed to start: ${err.message}`);
+            onFailed(this.dead);
+            for (const item of this.queue.splice(0)) item.resolve(failed(this.dead.message));
+          },
+        ),
+    );
   }
 
   get threads(): number {
@@ -54,6 +79,7 @@ export class RulePool {
 
   check(gold: string, response: string): Promise<RuleCheck> {
     if (this.closed) return Promise.reject(new Error("rule pool is closed"));
+    if (this.dead) return Promise.resolve(failed(this.dead.message));
     return new Promise((resolve) => {
       this.queue.push({ gold, response, resolve });
       this.pump();
@@ -61,10 +87,12 @@ export class RulePool {
   }
 
   /**
-   * Load the verifier in every thread before the first real item, so no item's
-   * budget pays for module loading.
+   * Start every thread and load the verifier in each before the first real
+   * item, so no item's budget pays for module loading. Rejects when a worker
+   * cannot start.
    */
   async warm(): Promise<void> {
+    await this.started;
     // Fractions, expressions, sets and irrationals: the paths whose libraries load on first use.
     const items = [
       { gold: "\\frac{1}{2}", response: "\\boxed{0.5}" },
@@ -73,23 +101,23 @@ export class RulePool {
       { gold: "\\sqrt{2}\\pi", response: "\\boxed{4.44}" },
     ];
     const task: RuleTask = { items, budgetMs: 60_000, relTol: this.options.relTol };
-    await Promise.all(Array.from({ length: this.options.threads }, () => this.pool.run(task)));
+    await Promise.all(this.workers.map((t) => t.run(task, 120_000)));
+    this.pump();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.pool.destroy();
+    await Promise.all(this.workers.map((t) => t.close()));
+    for (const item of this.queue.splice(0)) item.resolve(failed("rule pool closed"));
   }
 
   private pump(): void {
-    while (this.running < this.options.threads && this.queue.length > 0) {
+    for (const thread of this.workers) {
+      if (this.queue.length === 0 || this.closed) return;
+      if (!thread.ready || thread.busy) continue;
       // A retried item always travels alone, so its overrun is its own.
       const batch = this.queue[0]?.solo ? this.queue.splice(0, 1) : this.takeBatch();
-      this.running++;
-      this.runBatch(batch).finally(() => {
-        this.running--;
-        this.pump();
-      });
+      this.runBatch(thread, batch).finally(() => this.pump());
     }
   }
 
@@ -99,24 +127,24 @@ export class RulePool {
     return this.queue.splice(0, n);
   }
 
-  private async runBatch(batch: Pending[]): Promise<void> {
+  private async runBatch(thread: RuleThread, batch: Pending[]): Promise<void> {
     const { budgetMs, relTol } = this.options;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), budgetMs * batch.length + GRACE_MS);
+    const task: RuleTask = {
+      items: batch.map(({ gold, response }) => ({ gold, response })),
+      budgetMs,
+      relTol,
+    };
     try {
-      const task: RuleTask = {
-        items: batch.map(({ gold, response }) => ({ gold, response })),
-        budgetMs,
-        relTol,
-      };
-      const results = await this.pool.run(task, { signal: abort.signal });
-      for (const [i, item] of batch.entries()) item.resolve(results[i] as RuleCheck);
+      const results = await thread.run(task, budgetMs * batch.length + GRACE_MS);
+      for (const [i, item] of batch.entries()) {
+        item.resolve(results[i] ?? failed("rule worker returned too few results"));
+      }
     } catch (err) {
       if (this.closed) {
         for (const item of batch) item.resolve(failed(`rule pool closed: ${(err as Error).message}`));
       } else if (batch.length === 1 && batch[0]?.solo) {
         batch[0].resolve(
-          abort.signal.aborted
+          err instanceof Overrun
             ? {
                 outcome: "over_budget",
                 extracted: "",
@@ -129,8 +157,6 @@ export class RulePool {
         // Retry each item alone, ahead of the queue, so no item is lost with its batch.
         this.queue.unshift(...batch.map((item) => ({ ...item, solo: true })));
       }
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

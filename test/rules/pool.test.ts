@@ -45,4 +45,18 @@ describe("rule worker pool", () => {
     );
     expect(results.filter((r) => r.outcome === "match")).toHaveLength(Math.ceil(n / 3));
   });
+
+  it("a worker module that cannot load fails warm() and every item with a clear error, and does not respawn forever", async () => {
+    const broken = new RulePool({
+      threads: 2,
+      budgetMs: 200,
+      relTol: 1e-4,
+      filename: new URL("../support/no-such-worker.mjs", import.meta.url).href,
+    });
+    await expect(broken.warm()).rejects.toThrow(/rule worker failed to start: .*no-such-worker/);
+    const r = await broken.check("1", "1");
+    expect(r.outcome).toBe("unparseable");
+    expect(r.detail).toMatch(/failed to start/);
+    await broken.close();
+  });
 });

@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import { type Verdict, type VerifyRequest, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { grpcClient, startTinyv } from "../../test/support/tinyv.js";
+import { bareAdded } from "./bare.js";
 import { percentile, spawnStandIn } from "./standin.js";
 
 const items = Number(process.argv[2] ?? 10_000);
@@ -146,6 +147,11 @@ async function addedLatency(n: number, window: number, tag: string) {
   console.log(`  end to end (client round trip - stand-in hold): ${show(col(0))}`);
   console.log(`  LLM verifier (verdict llm_ms - stand-in hold):   ${show(col(1))}`);
   console.log(`  rule verifier (verdict rules_ms):               ${show(col(2))}`);
+  const floor = await bareAdded(standIn.url, n, window, async () => {
+    const all = (await standIn.stats(true)).holds ?? [];
+    return new Map(all.map((h) => [h.answer, h.holdMs ?? Number.NaN]));
+  });
+  console.log(`  floor: a bare socket client, same stand-in:    ${show(floor.sort((a, b) => a - b))}`);
 }
 await addedLatency(items, concurrency, "l");
 // At a tenth of the load too, where queueing for the (shared) cores weighs less.

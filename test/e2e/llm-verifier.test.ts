@@ -39,7 +39,7 @@ describe("tinyv serve with the vLLM stand-in", () => {
   let client: grpc.Client;
 
   beforeAll(async () => {
-    llm = await FakeVllm.start({ fixtures, latencyMs: 20, loadingMs: 300 });
+    llm = await FakeVllm.start({ fixtures, latencyMs: 20, loadingCalls: 1 });
     server = await startTinyv(["--llm-url", llm.url, "--llm-weight", "0.7", "--log-level", "info"]);
     client = grpcClient(server.grpcAddress);
   });

@@ -42,12 +42,12 @@ const item = (answer: string) => ({ question: "What is 1/2?", groundTruth: "\\fr
 
 describe("LlmJudge against the vLLM stand-in", () => {
   it("reads the model name from /v1/models, logs readiness, and sends the TinyV prompt verbatim", async () => {
-    const f = await standIn({ fixtures: { "0.5": "True" }, loadingMs: 150 });
+    const f = await standIn({ fixtures: { "0.5": "True" }, loadingCalls: 2 });
     const logs: string[] = [];
     const j = judgeFor([f.url], {}, logs);
     await j.ready();
     expect(j.model()).toBe("zhangchenxu/TinyV-1.5B");
-    expect(f.modelCalls).toBeGreaterThan(1);
+    expect(f.modelCalls).toBe(3);
     expect(logs).toContain(`info: waiting for LLM at ${f.url}`);
     expect(logs).toContain(
       `info: LLM ready: model zhangchenxu/TinyV-1.5B at ${f.url} (prompt: zhangchenxu/TinyV-1.5B)`,

@@ -53,8 +53,8 @@ export interface FakeVllmOptions {
   fixtures?: Record<string, string | FakeReply>;
   /** Decides every reply; wins over fixtures. */
   script?: Script;
-  /** /v1/models answers 503 for this long after start, like vLLM loading weights. */
-  loadingMs?: number;
+  /** /v1/models answers 503 to this many calls first, like vLLM loading weights. */
+  loadingCalls?: number;
   /** Return logprobs when asked (default true); false acts like a server that ignores the flag. */
   logprobs?: boolean;
   /** Keep every FakeCall in `requests` (default true; the bench turns it off). */
@@ -82,7 +82,6 @@ export class FakeVllm {
   url = "";
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
-  private readonly startedAt = Date.now();
 
   private constructor(readonly opts: FakeVllmOptions) {
     this.latencyMs = opts.latencyMs ?? 0;
@@ -144,7 +143,7 @@ export class FakeVllm {
     }
     if (req.method === "GET" && path === "/v1/models") {
       this.modelCalls++;
-      if (Date.now() - this.startedAt < (this.opts.loadingMs ?? 0)) {
+      if (this.modelCalls <= (this.opts.loadingCalls ?? 0)) {
         this.json(res, 503, {
           error: { message: "model loading", type: "ServiceUnavailable", code: 503 },
         });

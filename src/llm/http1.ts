@@ -232,7 +232,8 @@ class Conn {
       this.reusable = false;
       onGone();
       const parser = this.parser;
-      if (parser?.endsAtClose()) this.complete(undefined, parser.reply());
+      // A body that ends at close is whole only if the close was clean.
+      if (parser?.endsAtClose() && !lastError) this.complete(undefined, parser.reply());
       else if (this.done) {
         this.complete(lastError ?? socketClosed(this.answered));
       }

@@ -81,6 +81,8 @@ export class RuleThread {
     let started = false;
     let failure: Error | undefined;
     w.on("message", (m: Reply) => {
+      // A worker already replaced (its task overran) may still deliver a late reply: not this job's.
+      if (this.worker !== w) return;
       if (m.ready) {
         started = true;
         this.ready = true;

@@ -114,6 +114,15 @@ describe("Http1Client", () => {
     expect((await pending).body.toString()).toBe("all of it");
   });
 
+  it("a body that ends at close but is cut by a reset is an error, not a short body", async () => {
+    const s = await rawServer(() => ["HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart of"]);
+    const pending = post(client(s.origin));
+    setTimeout(() => {
+      for (const x of s.sockets) x.resetAndDestroy();
+    }, 30);
+    await expect(pending).rejects.toThrow(/ECONNRESET/);
+  });
+
   it("keeps one socket across calls, joins repeated headers, and honours Connection: close", async () => {
     const s = await rawServer((n) => [
       `HTTP/1.1 200 OK\r\nX-A: 1\r\nX-A: 2\r\n${n === 2 ? "Connection: close\r\n" : ""}Content-Length: 1\r\n\r\n${n}`,

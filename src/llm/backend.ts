@@ -61,7 +61,7 @@ export class Backend {
    * POST /chat/completions within the call timeout. The request and reply are
    * the SDK's types and its errors (APIError by status, APIConnectionError), but
    * the call goes over our lean HTTP/1.1 client (see http1.ts): the SDK's
-   * per-call machinery (headers, logging, Response objects) cost ~40% of the
+   * per-call machinery (headers, logging, Response objects) cost ~25% of the
    * server's CPU per LLM call at 1,000 calls/s on 2 cores, which the gRPC
    * transport and rule workers need. Throws HttpTimeout past the timeout.
    */

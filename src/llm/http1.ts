@@ -291,7 +291,7 @@ function socketClosed(answered: boolean): Error {
   return err;
 }
 
-export function abortError(signal: AbortSignal): Error {
+function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error
     ? signal.reason
     : new DOMException("The operation was aborted", "AbortError");

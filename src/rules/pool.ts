@@ -46,7 +46,6 @@ export class RulePool {
   constructor(private readonly options: RulePoolOptions) {
     this.batchMax = options.batchMax ?? 64;
     const filename = options.filename ?? new URL("./worker.js", import.meta.url).href;
-    let readyCount = 0;
     let onStarted: () => void = () => {};
     let onFailed: (e: Error) => void = () => {};
     this.started = new Promise<void>((resolve, reject) => {
@@ -61,7 +60,7 @@ export class RulePool {
         new RuleThread(
           filename,
           () => {
-            if (++readyCount === options.threads) onStarted();
+            if (this.workers.every((t) => t.ready)) onStarted();
             this.pump();
           },
           (err) => {

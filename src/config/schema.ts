@@ -6,16 +6,15 @@ import { z } from "zod";
  * variable (`TINYV_LLM_URL`) and the config-file key (`llmUrl`) are derived from
  * the key, so the three can never drift apart.
  */
-const list = z.preprocess(
-  (v) =>
-    typeof v === "string"
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  z.array(z.string().min(1)),
-);
+const split = (v: unknown) =>
+  typeof v === "string"
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
+const listOf = <T extends z.ZodType>(item: T) => z.preprocess(split, z.array(item));
+const list = listOf(z.string().min(1));
 const bool = z.preprocess(
   (v) => (v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v),
   z.boolean(),
@@ -128,9 +127,59 @@ export const settings = {
     help: "largest question, ground truth or response per item",
   },
   maxBatchItems: { schema: int(1, 1_000_000), default: 65_536, help: "most items in one VerifyBatch" },
+  streamWindowItems: {
+    schema: int(1, 1_000_000),
+    default: 512,
+    help: "items one stream may hold (read, verdict not yet written) before reading pauses",
+  },
+  streamWindowBytes: {
+    schema: int(1024, 2 ** 40),
+    default: 16 * 1024 * 1024,
+    help: "bytes of items and verdicts one stream may hold before reading pauses",
+  },
+  streamSharedBytes: {
+    schema: int(1024, 2 ** 40),
+    default: 512 * 1024 * 1024,
+    help: "bytes all streams together may hold before reading pauses (each stream may always hold one item)",
+  },
+  streamStallMs: {
+    schema: ms,
+    default: 60_000,
+    help: "a stream whose client reads no verdict for this long, while verdicts wait, is closed (RESOURCE_EXHAUSTED)",
+  },
+  maxStreams: {
+    schema: int(1, 1_000_000),
+    default: 4096,
+    help: "most VerifyStream calls open at once; more get RESOURCE_EXHAUSTED",
+  },
+  maxStreamsPerConnection: {
+    schema: int(1, 1_000_000),
+    default: 1024,
+    help: "most VerifyStream calls open at once on one client connection",
+  },
+  keepaliveMs: {
+    schema: ms,
+    default: 30_000,
+    help: "HTTP/2 keepalive ping interval on the gRPC port (a peer that stops answering is dropped)",
+  },
+  keepaliveTimeoutMs: { schema: ms, default: 10_000, help: "how long a keepalive ping may go unanswered" },
+  idleTimeoutMs: {
+    schema: ms,
+    default: 300_000,
+    help: "a client connection with no call open for this long is closed (clients reconnect by themselves)",
+  },
   tlsCert: { schema: z.string(), default: "", help: "PEM certificate file: serve TLS instead of plaintext" },
   tlsKey: { schema: z.string(), default: "", help: "PEM private key file for --tls-cert" },
-  authToken: { schema: z.string(), default: "", help: "require 'authorization: Bearer TOKEN' on every call" },
+  authToken: {
+    schema: z.string(),
+    default: "",
+    help: "require 'authorization: Bearer TOKEN' on every call but health checks (grpc.health.v1, /healthz)",
+  },
+  authOpen: {
+    schema: listOf(z.enum(["metrics", "reflection"])),
+    default: [] as ("metrics" | "reflection")[],
+    help: "with --auth-token, serve these without the token on purpose: metrics, reflection (comma-separated)",
+  },
   shutdownGraceMs: {
     schema: ms,
     default: 30_000,

@@ -90,6 +90,8 @@ export class HybridVerifier {
         verdict.llmDetail = "no LLM backend configured (--llm-url)";
       } else if (!answer) {
         verdict.llmDetail = "no answer extracted to send to the LLM (see --llm-tail-chars)";
+      } else if (rule.clipped) {
+        verdict.llmDetail = "answer too long to judge: not sent to the LLM";
       } else if (signal?.aborted) {
         return this.finish(
           errorVerdict(req.id, ErrorCode.CANCELLED, "cancelled before the LLM was asked"),

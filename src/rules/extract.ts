@@ -35,20 +35,25 @@ export function lastBoxed(text: string): string | undefined {
   return boxes[boxes.length - 1];
 }
 
-const MARKERS = [
-  /answer\s+is\s*:?\s*([^\n]+)/gi,
-  /(?:option|choice)\s+is\s*:?\s*(\(?[A-J]\)?)(?![a-zA-Z])/g,
-  /(?:^|\n)\s*\**answer\**\s*[:：]\s*([^\n]+)/gi,
-  /####\s*([^\n]+)/g,
+// Each marker captures the rest of its line; every pattern is linear (test/audit/regex.test.ts).
+const MARKERS: { re: RegExp; value?: (rest: string) => string | undefined }[] = [
+  { re: /answer\s+is\b[^\S\n]*:?([^\n]*)/gi },
+  {
+    re: /(?:option|choice)\s+is([^\n]*)/g,
+    value: (rest) => /^\s*(?::\s*)?(\(?[A-J]\)?)(?![a-zA-Z])/.exec(rest)?.[1],
+  },
+  { re: /(?:^|\n)[^\S\n]*\**answer\**[^\S\n]*[:：]([^\n]*)/gi },
+  { re: /####([^\n]*)/g },
 ];
 
 function lastMarker(text: string): string | undefined {
   let best: { at: number; value: string } | undefined;
   // A conclusion sits near the end; "the answer is not obvious" mid-reasoning is not one.
   const tail = text.slice(-MARKER_TAIL_CHARS);
-  for (const re of MARKERS) {
+  for (const { re, value } of MARKERS) {
     for (const m of tail.matchAll(re)) {
-      if (!best || (m.index ?? 0) >= best.at) best = { at: m.index ?? 0, value: m[1] as string };
+      const v = value ? value(m[1] as string) : (m[1] as string).trim();
+      if (v && (!best || (m.index ?? 0) >= best.at)) best = { at: m.index ?? 0, value: v };
     }
   }
   if (!best) return undefined;
@@ -80,11 +85,31 @@ function looksBare(text: string): boolean {
   return !text.includes("\n") && proseWords(text) <= BARE_MAX_PROSE_WORDS;
 }
 
-const MATH_SPANS = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$([^$]+?)\$/g;
+/** Math delimiters, longest first so "$$" is not read as two "$". */
+const DELIMITERS: [string, string][] = [
+  ["$$", "$$"],
+  ["\\[", "\\]"],
+  ["\\(", "\\)"],
+  ["$", "$"],
+];
 
+/** The last `$$..$$`, `\[..\]`, `\(..\)` or `$..$` span: one left-to-right scan (no regex backtracking). */
 function lastMathSpan(text: string): string | undefined {
   let last: string | undefined;
-  for (const m of text.matchAll(MATH_SPANS)) last = m[1] ?? m[2] ?? m[3] ?? m[4];
+  let i = 0;
+  while (i < text.length) {
+    const open = DELIMITERS.find(([o]) => text.startsWith(o, i));
+    if (!open) {
+      i++;
+      continue;
+    }
+    const [o, c] = open;
+    const end = text.indexOf(c, i + o.length);
+    // "$" spans stay on one paragraph's worth of text: no "$" inside, at least one char.
+    if (end < 0) break;
+    if (end > i + o.length) last = text.slice(i + o.length, end);
+    i = end + c.length;
+  }
   return last?.trim();
 }
 

@@ -50,6 +50,11 @@ function goldText(gold: string): string {
 
 const squash = (s: string) => s.replace(/\s+/g, "");
 
+/** An answer too long to verify is echoed only in part (verdicts stay small; it is never sent to the LLM). */
+export function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…[${s.length - max} more chars]`;
+}
+
 export function verifyAnswer(gold: string, response: string, options: RuleOptions): RuleResult {
   const maxChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
   if (response.length > MAX_RESPONSE_CHARS)
@@ -58,8 +63,14 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
   const found = extractAnswer(response);
   if (!found?.answer.trim()) return { outcome: "no_answer", extracted: found?.answer ?? "" };
   // Several different boxes are several values: right only when the gold lists them all.
-  // Each answer is normalized once; the raw text is kept for `extracted`.
   const written = found.how === "boxed" ? found.boxes : [found.answer];
+  // Sizes are checked before any work that grows with them.
+  const rawLength = written.reduce((n, w) => n + w.length + 2, -2);
+  if (rawLength > maxChars || gold.length > maxChars) {
+    const extracted = clip(written.join(", "), maxChars);
+    return { outcome: "over_budget", extracted, clipped: true, detail: "input too long" };
+  }
+  // Each answer is normalized once; the raw text is kept for `extracted`.
   const distinct = new Map<string, { raw: string; normalized: string }>();
   for (const raw of written) {
     const normalized = normalizeLatex(raw);
@@ -67,8 +78,6 @@ export function verifyAnswer(gold: string, response: string, options: RuleOption
   }
   const answers = [...distinct.values()];
   const extracted = answers.map((a) => a.raw).join(", ");
-  if (extracted.length > maxChars || gold.length > maxChars)
-    return { outcome: "over_budget", extracted, detail: "input too long" };
   try {
     budget.checkNow();
     const normalized = answers.map((a) => a.normalized);

@@ -94,7 +94,7 @@ export function normalizeLatex(input: string): string {
     /\\\\(?=(?:frac|dfrac|tfrac|sqrt|pi|text|sin|cos|tan|left|right|cdot|times|infty|bigg?)\b)/g,
     "\\",
   );
-  s = s.replace(/<sup>(.*?)<\/sup>/g, "^{$1}").replace(/<sub>(.*?)<\/sub>/g, "_{$1}");
+  s = s.replace(/<sup>([^<]*)<\/sup>/g, "^{$1}").replace(/<sub>([^<]*)<\/sub>/g, "_{$1}");
   for (const [re, rep] of UNICODE) s = s.replace(re, rep);
   s = s.replace(/\\left\.|\\right\./g, " ");
   // Named sets that are intervals or empty.

@@ -51,10 +51,8 @@ interface Literal {
 function literalOf(n: Node): Literal | undefined {
   if (n.k === "neg") return literalOf(n.a);
   if (n.k !== "num" || n.decimals === undefined) return undefined;
-  const mantissa = n.text
-    .replace(/[eE].*$/, "")
-    .replace(".", "")
-    .replace(/^0+/, "");
+  const e = n.text.search(/[eE]/);
+  const mantissa = (e < 0 ? n.text : n.text.slice(0, e)).replace(".", "").replace(/^0+/, "");
   return { decimals: n.decimals, sig: mantissa.length };
 }
 

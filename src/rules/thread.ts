@@ -2,19 +2,32 @@ import { Worker } from "node:worker_threads";
 import type { RuleCheck, RuleTask } from "./worker.js";
 
 /**
- * The worker's side, as source: it loads the task module (the rule verifier, or
- * a test's stand-in) and answers each task message with its results. Kept as an
- * eval'd script so it runs the same from `dist/` and from the TypeScript sources.
+ * The worker's side, as source: it loads the item module (the rule verifier, or
+ * a test's stand-in) and works through each task's items, claiming them one at a
+ * time from a counter shared with the pool, so the pool can take back the items
+ * not yet started (when one is slow) without a message. Before each item it
+ * writes the item's index and start time where the pool's watchdog reads them.
+ * Kept as an eval'd script so it runs the same from `dist/` and from the sources.
  */
 const BOOT = `
 const { parentPort, workerData } = require("node:worker_threads");
-import(workerData.filename).then(({ default: run }) => {
+const next = new Int32Array(workerData.progress, 0, 2);
+const started = new Float64Array(workerData.progress, 8, 1);
+import(workerData.filename).then(({ default: check }) => {
   parentPort.on("message", (task) => {
+    const results = [];
     let reply;
     try {
-      reply = { results: run(task) };
+      for (;;) {
+        const i = Atomics.add(next, 0, 1);
+        if (i >= task.items.length) break;
+        started[0] = Date.now();
+        Atomics.store(next, 1, i);
+        results.push(check(task.items[i], task));
+      }
+      reply = { results };
     } catch (err) {
-      reply = { error: String((err && err.message) || err) };
+      reply = { error: String((err && err.message) || err), results };
     }
     parentPort.postMessage(reply);
   });
@@ -28,20 +41,62 @@ interface Reply {
   error?: string;
 }
 
-/** The task ran past its bound: the thread was killed and replaced. */
-export class Overrun extends Error {}
+/** Past this, the item a thread is on is slow: its batch's other items go to other threads. */
+export const SLOW_MS = 50;
+/** How often the watchdog looks at a thread while one item runs long. */
+const TICK_MS = 25;
+/** No item index reaches this: exchanging it into the counter stops the worker claiming more. */
+const STOP = 1 << 30;
+
+/** The item `index` ran past its bound: the thread was killed and replaced. */
+export class Overrun extends Error {
+  constructor(
+    readonly index: number,
+    boundMs: number,
+  ) {
+    super(`item ran past ${boundMs} ms`);
+  }
+}
+
+/** The worker died (or threw) on item `index`; items before it have `results`. */
+export class WorkerFault extends Error {
+  constructor(
+    message: string,
+    readonly index: number,
+    readonly results: RuleCheck[],
+  ) {
+    super(message);
+  }
+}
+
+export interface RunOptions {
+  /** An item running longer than this is stopped: its worker is killed and replaced. */
+  itemBoundMs: number;
+  /** Called once when the current item has run for SLOW_MS. */
+  onSlow: () => void;
+}
 
 /**
- * One worker thread running one task at a time. A task that runs past its
- * bound, or a worker that dies, costs that task only: the worker is replaced and
- * the task's promise rejects (Overrun, or the worker's error).
+ * One worker thread running one task at a time. `run` resolves to the results of
+ * the items the worker took, in order; the items after them were taken back with
+ * `reclaim`. An item that runs past its bound, or a worker that dies, costs that
+ * item only: the worker is replaced and `run` rejects (Overrun, WorkerFault)
+ * naming the item.
  */
 export class RuleThread {
   ready = false;
   busy = false;
   private worker!: Worker;
+  // Each worker gets its own: one being terminated may still touch its counters.
+  private counters!: Int32Array;
+  private started!: Float64Array;
   private job:
-    | { resolve: (r: RuleCheck[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+    | {
+        resolve: (r: RuleCheck[]) => void;
+        reject: (e: Error) => void;
+        timer: NodeJS.Timeout;
+        slow: boolean;
+      }
     | undefined;
   private closed = false;
 
@@ -54,18 +109,42 @@ export class RuleThread {
     this.spawn();
   }
 
-  run(task: RuleTask, boundMs: number): Promise<RuleCheck[]> {
+  run(task: RuleTask, options: RunOptions): Promise<RuleCheck[]> {
     if (this.busy || !this.ready) return Promise.reject(new Error("rule thread is not free"));
     this.busy = true;
+    Atomics.store(this.counters, 0, 0);
+    Atomics.store(this.counters, 1, -1);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.end()?.reject(new Overrun(`task ran past ${boundMs} ms`));
-        this.replace();
-      }, boundMs);
-      this.job = { resolve, reject, timer };
+      const watch = () => {
+        const job = this.job;
+        if (!job) return;
+        const index = Atomics.load(this.counters, 1);
+        const ranMs = index < 0 ? 0 : Date.now() - (this.started[0] as number);
+        if (ranMs > options.itemBoundMs) {
+          this.end()?.reject(new Overrun(index, options.itemBoundMs));
+          this.replace();
+          return;
+        }
+        if (ranMs >= SLOW_MS && !job.slow) {
+          job.slow = true;
+          options.onSlow();
+        }
+        job.timer = setTimeout(watch, Math.min(TICK_MS, Math.max(1, options.itemBoundMs - ranMs)));
+      };
+      this.job = { resolve, reject, timer: setTimeout(watch, SLOW_MS), slow: false };
       this.worker.ref();
       this.worker.postMessage(task);
     });
+  }
+
+  /** Stop the worker claiming more items of its task; returns how many it had claimed. */
+  reclaim(): number {
+    return Atomics.exchange(this.counters, 0, STOP);
+  }
+
+  /** Whether the item being worked on has run for SLOW_MS or more. */
+  get slow(): boolean {
+    return this.job?.slow ?? false;
   }
 
   async close(): Promise<void> {
@@ -75,13 +154,19 @@ export class RuleThread {
   }
 
   private spawn(): void {
-    const w = new Worker(BOOT, { eval: true, workerData: { filename: this.filename } });
+    this.counters = new Int32Array(new SharedArrayBuffer(16), 0, 2);
+    this.started = new Float64Array(this.counters.buffer, 8, 1);
+    const counters = this.counters;
+    const w = new Worker(BOOT, {
+      eval: true,
+      workerData: { filename: this.filename, progress: this.counters.buffer },
+    });
     this.worker = w;
     this.ready = false;
     let started = false;
     let failure: Error | undefined;
     w.on("message", (m: Reply) => {
-      // A worker already replaced (its task overran) may still deliver a late reply: not this job's.
+      // A worker already replaced (its item overran) may still deliver a late reply: not this job's.
       if (this.worker !== w) return;
       if (m.ready) {
         started = true;
@@ -91,8 +176,9 @@ export class RuleThread {
         return;
       }
       const job = this.end();
-      if (m.error !== undefined) job?.reject(new Error(m.error));
-      else job?.resolve(m.results ?? []);
+      const results = m.results ?? [];
+      if (m.error !== undefined) job?.reject(new WorkerFault(m.error, results.length, results));
+      else job?.resolve(results);
     });
     w.on("error", (err) => {
       failure = err;
@@ -100,7 +186,7 @@ export class RuleThread {
     w.on("exit", (code) => {
       if (this.worker !== w || this.closed) return;
       const why = failure ?? new Error(`rule worker exited with code ${code}`);
-      this.end()?.reject(why);
+      this.end()?.reject(new WorkerFault(why.message, Math.max(0, Atomics.load(counters, 1)), []));
       // A worker that never started (a module that does not load) would only fail again.
       if (started) this.replace();
       else this.onDead(why);

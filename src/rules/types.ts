@@ -18,4 +18,6 @@ export interface RuleResult {
   extracted: string;
   /** Why, briefly, for logs and `tinyv check` (e.g. "numbers differ: 10 vs 100"). */
   detail?: string;
+  /** `extracted` is only the start of an answer too long to verify (and too long to judge). */
+  clipped?: boolean;
 }

@@ -5,11 +5,16 @@ import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { type Verdict, VerifierService, type VerifyRequest } from "../gen/tinyv/v1/verifier_pb.js";
+import { AUTH_FAILED, type Auth } from "./auth.js";
 import { descriptorSet, serviceDefinition } from "./descriptor.js";
 import { Code, ServiceError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import type { TransportOptions } from "./options.js";
 import { Malformed, type VerifierServiceImpl } from "./service.js";
+import { StreamSlots } from "./slots.js";
+
+/** After the last handler finishes, how long bytes may still wait for clients to read them. */
+const FLUSH_MS = 1_000;
 
 type Call = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -17,15 +22,24 @@ type Call = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unk
 export class GrpcTransport {
   readonly server: grpc.Server;
   readonly health = new HealthImplementation({ "": "SERVING", [VerifierService.typeName]: "SERVING" });
+  private readonly slots: StreamSlots;
+  /** Handlers running now (unary calls and streams). */
+  private active = 0;
 
   constructor(
     private readonly impl: VerifierServiceImpl,
     private readonly metrics: Metrics,
     private readonly options: TransportOptions,
   ) {
+    this.slots = new StreamSlots(options.maxStreams, options.maxStreamsPerConnection);
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": options.maxMessageBytes,
       "grpc.max_send_message_length": options.maxMessageBytes,
+      // A peer that stops answering pings, or a connection left idle, is dropped.
+      "grpc.keepalive_time_ms": options.keepaliveMs,
+      "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs,
+      "grpc.max_connection_idle_ms": options.idleTimeoutMs,
+      interceptors: [authInterceptor(options.auth)],
     });
     this.server.addService(serviceDefinition(), this.handlers());
     this.health.addToServer(this.server);
@@ -46,17 +60,31 @@ export class GrpcTransport {
     );
   }
 
-  /** Stop taking calls and let the open ones finish; past `graceMs`, cut them. */
+  /**
+   * Stop taking calls and let the open ones finish; past `graceMs`, cut them.
+   * Once every handler has finished, what is left is only bytes waiting for
+   * clients that read nothing: they get FLUSH_MS, not the whole grace period.
+   */
   async close(graceMs: number): Promise<void> {
     this.health.setStatus("", "NOT_SERVING");
     this.health.setStatus(VerifierService.typeName, "NOT_SERVING");
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const cut = () => {
+        clearTimeout(timer);
+        clearInterval(idle);
         this.server.forceShutdown();
         resolve();
-      }, graceMs);
+      };
+      const timer = setTimeout(cut, graceMs);
+      let idleSince: number | undefined;
+      const idle = setInterval(() => {
+        if (this.active > 0) idleSince = undefined;
+        else idleSince ??= Date.now();
+        if (idleSince !== undefined && idleSince + FLUSH_MS <= Date.now()) cut();
+      }, 100);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
+        clearInterval(idle);
         resolve();
       });
     });
@@ -67,19 +95,19 @@ export class GrpcTransport {
       <Req, Res>(name: string, fn: (req: Req, signal: AbortSignal) => Promise<Res> | Res) =>
       (call: grpc.ServerUnaryCall<Req | Error, Res>, callback: grpc.sendUnaryData<Res>) => {
         this.metrics.rpcs.inc({ method: name, transport: "grpc" });
-        const denied = this.deny(call);
-        if (denied) return callback(denied);
         if (call.request instanceof Error) {
           return callback({ code: grpc.status.INVALID_ARGUMENT, details: call.request.message });
         }
         const request = call.request;
         const signal = abortOn(call);
+        this.active++;
         Promise.resolve()
           .then(() => fn(request, signal))
           .then(
             (res) => callback(null, res),
             (err) => callback(toStatus(err)),
-          );
+          )
+          .finally(() => this.active--);
       };
     return {
       Verify: unary("Verify", (req: VerifyRequest, signal) => this.impl.verify(req, signal)),
@@ -93,32 +121,63 @@ export class GrpcTransport {
 
   private async stream(call: grpc.ServerDuplexStream<VerifyRequest | Error, Verdict>): Promise<void> {
     this.metrics.rpcs.inc({ method: "VerifyStream", transport: "grpc" });
-    const denied = this.deny(call);
-    if (denied) return void call.emit("error", denied);
+    const release = this.slots.take(call.getPeer());
+    if (typeof release === "string") {
+      return void call.emit("error", { code: grpc.status.RESOURCE_EXHAUSTED, details: release });
+    }
     const signal = abortOn(call);
     this.metrics.streams.inc();
+    this.active++;
+    const stallMs = this.options.streamStallMs;
     try {
       const input = messages(call, (m) => (m instanceof Error ? new Malformed(m.message) : m));
       for await (const verdict of this.impl.verifyStream(input, signal)) {
         if (signal.aborted) break;
-        // Wait for the socket to drain, or for the call to end; no listener outlives the wait.
-        if (!call.write(verdict)) await once(call, "drain", { signal }).catch(() => undefined);
+        const full = !call.write(verdict);
+        if (full && !(await drained(call, [signal, this.impl.stalledDrain], stallMs)) && !signal.aborted) {
+          // The client reads nothing: stop holding its verdicts (it can resend the rest).
+          throw new ServiceError(
+            Code.ResourceExhausted,
+            `stream closed: the client read no verdict for ${stallMs} ms (--stream-stall-ms)`,
+          );
+        }
       }
       if (!signal.aborted) call.end();
     } catch (err) {
       if (!signal.aborted) call.emit("error", toStatus(err));
     } finally {
+      release();
+      this.active--;
       this.metrics.streams.dec();
     }
   }
+}
 
-  private deny(call: Call): Partial<grpc.StatusObject> | undefined {
-    const token = this.options.authToken;
-    if (!token) return undefined;
-    const got = call.metadata.get("authorization")[0];
-    if (got === `Bearer ${token}`) return undefined;
-    return { code: grpc.status.UNAUTHENTICATED, details: "missing or wrong 'authorization: Bearer <token>'" };
-  }
+/** Every call but health checks needs the token (reflection too, unless opened on purpose). */
+function authInterceptor(auth: Auth): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, mdNext) => {
+            const open =
+              method.path.startsWith("/grpc.health.v1.") ||
+              (method.path.startsWith("/grpc.reflection.") && auth.isOpen("reflection"));
+            const got = metadata.get("authorization")[0];
+            if (open || auth.allows(typeof got === "string" ? got : undefined)) return mdNext(metadata);
+            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: AUTH_FAILED, metadata: null });
+          },
+        }),
+    });
+}
+
+/** Resolves true when the call can take more writes, false when `ms` pass first or a signal aborts. */
+async function drained(call: grpc.ServerDuplexStream<unknown, unknown>, signals: AbortSignal[], ms: number) {
+  const wait = AbortSignal.any([...signals, AbortSignal.timeout(ms)]);
+  return once(call, "drain", { signal: wait }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** An AbortSignal that fires when the client cancels or the call's deadline passes. */
@@ -144,15 +203,21 @@ function toStatus(err: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}` };
 }
 
+/** Messages read off a call but not yet taken by the service: past either bound the call pauses. */
+const BUFFER_MESSAGES = 256;
+const BUFFER_BYTES = 4 * 1024 * 1024;
+
 /**
  * The call's messages as an async iterable, from 'data' events (the call pauses
- * while 256 messages wait unread); it ends at half-close and throws on error.
+ * while 256 messages or 4 MiB wait unread, so HTTP/2 flow control holds the
+ * client back); it ends at half-close and throws on error.
  */
 async function* messages<A, B>(
   call: grpc.ServerDuplexStream<A, unknown>,
   fn: (a: A) => B,
 ): AsyncGenerator<B> {
   const buffered: A[] = [];
+  let bytes = 0;
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -162,7 +227,8 @@ async function* messages<A, B>(
   };
   call.on("data", (m: A) => {
     buffered.push(m);
-    if (buffered.length >= 256) call.pause();
+    bytes += sizeOf(m);
+    if (buffered.length >= BUFFER_MESSAGES || bytes >= BUFFER_BYTES) call.pause();
     notify();
   });
   call.on("end", () => {
@@ -177,15 +243,29 @@ async function* messages<A, B>(
     failure ??= new ServiceError(Code.Canceled, "call cancelled");
     notify();
   });
-  for (;;) {
-    const m = buffered.shift();
-    if (m !== undefined) {
-      if (buffered.length < 64 && call.isPaused()) call.resume();
-      yield fn(m);
-      continue;
+  try {
+    for (;;) {
+      const m = buffered.shift();
+      if (m !== undefined) {
+        bytes -= sizeOf(m);
+        if (call.isPaused() && buffered.length < BUFFER_MESSAGES / 4 && bytes < BUFFER_BYTES / 4)
+          call.resume();
+        yield fn(m);
+        continue;
+      }
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((r) => (wake = r));
     }
-    if (failure) throw failure;
-    if (ended) return;
-    await new Promise<void>((r) => (wake = r));
+  } finally {
+    // The service stopped reading (client gone, drain): drop what is buffered.
+    buffered.length = 0;
   }
+}
+
+/** Rough in-memory size of a decoded request (its strings), for the read buffer's bound. */
+function sizeOf(m: unknown): number {
+  if (m instanceof Error) return 64;
+  const r = m as Partial<VerifyRequest>;
+  return 64 + (r.question?.length ?? 0) + (r.groundTruth?.length ?? 0) + (r.response?.length ?? 0);
 }

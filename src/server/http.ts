@@ -3,17 +3,19 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
-import { VerifierService } from "../gen/tinyv/v1/verifier_pb.js";
+import { ErrorCode, VerifierService } from "../gen/tinyv/v1/verifier_pb.js";
+import { errorVerdict } from "../hybrid/verifier.js";
+import { AUTH_FAILED } from "./auth.js";
+import { connectAdapter } from "./connect-adapter.js";
 import { ServiceError } from "./errors.js";
+import { type Problem, problemsKey } from "./json-check.js";
 import type { Metrics } from "./metrics.js";
 import { openRlhfReward } from "./openrlhf.js";
 import type { TransportOptions } from "./options.js";
 import type { VerifierServiceImpl } from "./service.js";
 
-type Fallback = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-type Req = Parameters<Fallback>[0];
-type Res = Parameters<Fallback>[1];
+type Req = http.IncomingMessage;
+type Res = http.ServerResponse;
 
 /**
  * The HTTP port: the same service over Connect (JSON or binary over HTTP/1.1, so
@@ -31,17 +33,21 @@ export class HttpTransport {
   ) {
     const counting: Interceptor = (next) => async (req) => {
       metrics.rpcs.inc({ method: req.method.name, transport: "connect" });
-      const token = options.authToken;
-      if (token && req.header.get("authorization") !== `Bearer ${token}`) {
-        throw new ConnectError("missing or wrong 'authorization: Bearer <token>'", Code.Unauthenticated);
+      if (!options.auth.allows(req.header.get("authorization") ?? undefined)) {
+        throw new ConnectError(AUTH_FAILED, Code.Unauthenticated);
       }
       return next(req);
     };
-    const handler = connectNodeAdapter({
+    const handler = connectAdapter({
       routes: (router) =>
         router.service(VerifierService, {
-          verify: (req, ctx) => connectErrors(() => impl.verify(req, ctx.signal)),
-          verifyBatch: (req, ctx) => connectErrors(() => impl.verifyBatch(req, ctx.signal)),
+          verify: (req, ctx) => {
+            const bad = ctx.values.get(problemsKey);
+            if (bad.length > 0) return errorVerdict(req.id, ErrorCode.INVALID_ARGUMENT, describe(bad));
+            return connectErrors(() => impl.verify(req, ctx.signal));
+          },
+          verifyBatch: (req, ctx) =>
+            connectErrors(() => impl.verifyBatch(req, ctx.signal, itemProblems(ctx.values.get(problemsKey)))),
           verifyStream: (reqs, ctx) => impl.verifyStream(reqs, ctx.signal),
           getServerInfo: () => impl.getServerInfo(),
         }),
@@ -82,6 +88,9 @@ export class HttpTransport {
     const path = (req.url ?? "/").split("?")[0];
     try {
       if (req.method === "GET" && path === "/metrics") {
+        if (!this.options.auth.isOpen("metrics") && !this.options.auth.allows(req.headers.authorization)) {
+          return reply(res, 401, { error: AUTH_FAILED });
+        }
         res.setHeader("content-type", this.metrics.registry.contentType);
         return void res.end(await this.metrics.registry.metrics());
       }
@@ -91,10 +100,8 @@ export class HttpTransport {
       }
       if (path === "/openrlhf") {
         if (req.method !== "POST") return reply(res, 405, { error: "POST a JSON body to /openrlhf" });
-        const token = this.options.authToken;
-        if (token && req.headers.authorization !== `Bearer ${token}`) {
-          return reply(res, 401, { error: "missing or wrong 'authorization: Bearer <token>'" });
-        }
+        if (!this.options.auth.allows(req.headers.authorization))
+          return reply(res, 401, { error: AUTH_FAILED });
         this.metrics.rpcs.inc({ method: "OpenRLHF", transport: "http" });
         const body = await readJson(req, this.options.maxMessageBytes);
         return reply(res, 200, await openRlhfReward(body, this.impl));
@@ -138,4 +145,21 @@ async function connectErrors<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof ServiceError) throw new ConnectError(err.message, err.code);
     throw err;
   }
+}
+
+function describe(problems: Problem[]): string {
+  return problems.map((p) => p.message).join("; ");
+}
+
+/**
+ * VerifyBatch's JSON problems by item: one under `items[i]` is item i's own; one
+ * in the batch's options is every item's.
+ */
+function itemProblems(problems: Problem[]): ((index: number) => string | undefined) | undefined {
+  if (problems.length === 0) return undefined;
+  const shared = problems.filter((p) => p.path[0] !== "items");
+  return (index) => {
+    const mine = problems.filter((p) => p.path[0] === "items" && p.path[1] === index);
+    return mine.length + shared.length > 0 ? describe([...shared, ...mine]) : undefined;
+  };
 }

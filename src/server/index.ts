@@ -5,6 +5,7 @@ import { HybridVerifier, type VerdictObserver } from "../hybrid/verifier.js";
 import { createJudge, type LlmJudge } from "../llm/index.js";
 import type { Log } from "../log.js";
 import { RulePool } from "../rules/pool.js";
+import { Auth } from "./auth.js";
 import { GrpcTransport } from "./grpc.js";
 import { HttpTransport } from "./http.js";
 import { Metrics } from "./metrics.js";
@@ -84,13 +85,21 @@ export async function startServer(config: Config, log: Log): Promise<RunningServ
     ruleBudgetMs: config.ruleBudgetMs,
     llmTimeoutMs: config.llmTimeoutMs,
     ruleWorkers: config.workers,
+    streamWindow: { items: config.streamWindowItems, bytes: config.streamWindowBytes },
+    streamSharedBytes: config.streamSharedBytes,
   });
   const shared = {
     host: config.host,
     maxMessageBytes: config.maxMessageBytes,
-    authToken: config.authToken,
+    auth: new Auth(config.authToken, config.authOpen),
     tlsCert: config.tlsCert,
     tlsKey: config.tlsKey,
+    streamStallMs: config.streamStallMs,
+    maxStreams: config.maxStreams,
+    maxStreamsPerConnection: config.maxStreamsPerConnection,
+    keepaliveMs: config.keepaliveMs,
+    keepaliveTimeoutMs: config.keepaliveTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
   };
   const grpc = new GrpcTransport(impl, metrics, { ...shared, port: config.port });
   const http = new HttpTransport(impl, metrics, { ...shared, port: config.httpPort });

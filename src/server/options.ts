@@ -1,11 +1,19 @@
+import type { Auth } from "./auth.js";
+
 /** What each transport (gRPC port, HTTP port) is bound and guarded with. */
 export interface TransportOptions {
   host: string;
   port: number;
   maxMessageBytes: number;
-  /** Required as `authorization: Bearer <token>` when non-empty. */
-  authToken: string;
+  auth: Auth;
   /** PEM files; TLS when both are set. */
   tlsCert: string;
   tlsKey: string;
+  /** A stream whose client reads nothing for this long, while verdicts wait, is closed. */
+  streamStallMs: number;
+  maxStreams: number;
+  maxStreamsPerConnection: number;
+  keepaliveMs: number;
+  keepaliveTimeoutMs: number;
+  idleTimeoutMs: number;
 }

@@ -16,8 +16,16 @@ import type { Judge } from "../llm/types.js";
 import { VERSION } from "../version.js";
 import { Code, ServiceError } from "./errors.js";
 import { AsyncQueue } from "./queue.js";
+import { ByteBudget, StreamWindow, type WindowLimits } from "./window.js";
 
-const DRAINED = Symbol("drained");
+const STOPPED = Symbol("stopped");
+
+/** Per-stream window: items and bytes held before reading pauses. */
+const DEFAULT_WINDOW: WindowLimits = { items: 512, bytes: 16 * 1024 * 1024 };
+/** While draining, how long a write may wait for a client that does not read. */
+const DRAIN_STALL_MS = 1_000;
+/** All streams together. */
+const DEFAULT_SHARED_BYTES = 512 * 1024 * 1024;
 
 /** A stream message that could not be decoded: it gets an error verdict, the stream goes on. */
 export class Malformed {
@@ -30,8 +38,10 @@ export interface ServiceLimits {
   ruleBudgetMs: number;
   llmTimeoutMs: number;
   ruleWorkers: number;
-  /** Verdicts of one stream computed but not yet written, before reading pauses. */
-  streamWindow?: number;
+  /** One stream's window: items and bytes held (read, not yet written) before reading pauses. */
+  streamWindow?: WindowLimits;
+  /** Bytes all streams may hold together. */
+  streamSharedBytes?: number;
 }
 
 /**
@@ -41,6 +51,8 @@ export interface ServiceLimits {
 export class VerifierServiceImpl {
   /** Aborted when the server starts draining; each open stream listens once. */
   private readonly draining = new AbortController();
+  private readonly drainStall = new AbortController();
+  private readonly shared: ByteBudget;
 
   constructor(
     private readonly hybrid: HybridVerifier,
@@ -48,6 +60,7 @@ export class VerifierServiceImpl {
     private readonly limits: ServiceLimits,
   ) {
     listenMany(this.draining.signal);
+    this.shared = new ByteBudget(limits.streamSharedBytes ?? DEFAULT_SHARED_BYTES);
   }
 
   verify(req: VerifyRequest, signal?: AbortSignal): Promise<Verdict> {
@@ -55,7 +68,12 @@ export class VerifierServiceImpl {
     return this.guarded(req.id, this.hybrid.verify(req, undefined, signal));
   }
 
-  async verifyBatch(req: VerifyBatchRequest, signal?: AbortSignal): Promise<VerifyBatchResponse> {
+  /** `invalid(i)`: why item i is bad before it is even read (e.g. a JSON value the decoder dropped). */
+  async verifyBatch(
+    req: VerifyBatchRequest,
+    signal?: AbortSignal,
+    invalid?: (index: number) => string | undefined,
+  ): Promise<VerifyBatchResponse> {
     if (req.items.length > this.limits.maxBatchItems) {
       throw new ServiceError(
         Code.InvalidArgument,
@@ -64,97 +82,133 @@ export class VerifierServiceImpl {
     }
     listenMany(signal);
     const verdicts = await Promise.all(
-      req.items.map((item) => this.guarded(item.id, this.hybrid.verify(item, req.options, signal))),
+      req.items.map((item, i) => {
+        const why = invalid?.(i);
+        if (why) return errorVerdict(item.id, ErrorCode.INVALID_ARGUMENT, why);
+        return this.guarded(item.id, this.hybrid.verify(item, req.options, signal));
+      }),
     );
     return create(VerifyBatchResponseSchema, { verdicts });
   }
 
   /**
-   * Verdicts leave as soon as each is ready. Reading pauses while `streamWindow`
-   * verdicts wait to be computed or written, so a slow reader bounds memory.
-   * When the server drains, reading stops, the items already read are answered,
-   * and the stream ends with UNAVAILABLE so the client resends the rest elsewhere.
+   * Verdicts leave as soon as each is ready. Reading pauses while the stream's
+   * window (items and bytes held: read but not answered, answered but not
+   * written) or the server's shared byte budget is full, so a client that stops
+   * reading holds a bounded amount of memory. When `signal` aborts (the client
+   * went away, cancelled, or its deadline passed) everything the stream holds is
+   * released at once and its pending LLM calls are aborted. When the server
+   * drains, reading stops, the items already read are answered, and the stream
+   * ends with UNAVAILABLE so the client resends the rest elsewhere.
    */
   async *verifyStream(
     input: AsyncIterable<VerifyRequest | Malformed>,
     signal?: AbortSignal,
   ): AsyncGenerator<Verdict> {
-    listenMany(signal);
-    const window = this.limits.streamWindow ?? 512;
     const out = new AsyncQueue<Verdict>();
+    const gone = new AbortController(); // the stream is over, for whatever reason
+    // The client is gone: nothing more will be written, so the verdicts still to come are not awaited.
+    const onGone = () => {
+      gone.abort(signal?.reason);
+      out.end();
+    };
+    if (signal?.aborted) onGone();
+    signal?.addEventListener("abort", onGone, { once: true });
+    listenMany(gone.signal);
+    const stopReading = AbortSignal.any([gone.signal, this.draining.signal]);
+    const window = new StreamWindow(this.limits.streamWindow ?? DEFAULT_WINDOW, this.shared);
     let pending = 0; // read, verdict not computed yet
-    let unyielded = 0; // read, verdict not handed to the transport yet
     let inputDone = false;
-    let cutShort = false;
-    let resume: (() => void) | undefined;
     let index = 0;
+    let cutShort = false; // reading stopped by the drain, not by the client's half-close
 
     const close = () => {
       if (!cutShort) return out.end();
       const why = `server shutting down: the ${index} items read were answered; send the rest again`;
       out.fail(new ServiceError(Code.Unavailable, why));
     };
-    const settle = (v: Verdict) => {
+    const settle = (cost: number, v: Verdict) => {
       pending--;
+      if (gone.signal.aborted) return;
+      // The item's bytes are now its verdict's.
+      window.release(cost, 1);
+      window.hold(verdictBytes(v), 1);
       out.push(v);
       if (inputDone && pending === 0) close();
     };
-    // Each wait below can be cut short by the drain. One listener per stream, and no promise that
-    // outlives its wait, so a stream of millions of items holds nothing per item.
-    let interrupt: ((v: typeof DRAINED) => void) | undefined;
-    const onDrain = () => interrupt?.(DRAINED);
-    const drainable = <T>(p: Promise<T>) =>
-      new Promise<T | typeof DRAINED>((resolve, reject) => {
+    // Waiting for the next message can be cut short by stopReading. One listener per stream, and no
+    // promise that outlives its wait (a race against one long-lived promise would keep a reaction
+    // per item), so a stream of millions of items holds nothing per item.
+    let interrupt: ((v: typeof STOPPED) => void) | undefined;
+    const onStop = () => interrupt?.(STOPPED);
+    stopReading.addEventListener("abort", onStop, { once: true });
+    const nextOrStop = <T>(p: Promise<T>) =>
+      new Promise<T | typeof STOPPED>((resolve, reject) => {
         interrupt = resolve;
-        if (this.draining.signal.aborted) resolve(DRAINED);
         p.then(resolve, reject);
       });
     const reader = async () => {
       const items = input[Symbol.asyncIterator]();
-      this.draining.signal.addEventListener("abort", onDrain);
       try {
         for (;;) {
-          const next = await drainable(items.next());
-          if (next === DRAINED) {
-            cutShort = true;
+          const next = stopReading.aborted ? STOPPED : await nextOrStop(items.next());
+          if (next === STOPPED) {
+            cutShort = !gone.signal.aborted;
             void items.return?.();
             break;
           }
-          if (next.done || signal?.aborted) break;
+          if (next.done) break;
           const item = next.value;
-          pending++;
-          unyielded++;
           index++;
+          pending++;
           if (item instanceof Malformed) {
-            settle(errorVerdict("", ErrorCode.INVALID_ARGUMENT, `stream message ${index}: ${item.reason}`));
+            const v = errorVerdict("", ErrorCode.INVALID_ARGUMENT, `stream message ${index}: ${item.reason}`);
+            window.hold(0, 1);
+            settle(0, v);
           } else {
-            this.guarded(item.id, this.hybrid.verify(item, undefined, signal)).then(settle);
+            const cost = itemBytes(item);
+            window.hold(cost, 1);
+            this.guarded(item.id, this.hybrid.verify(item, undefined, gone.signal)).then((v) =>
+              settle(cost, v),
+            );
           }
-          if (unyielded >= window) await drainable(new Promise<void>((r) => (resume = r)));
+          await window.admit(0, stopReading);
         }
         inputDone = true;
         if (pending === 0) close();
       } catch (err) {
         out.fail(err);
-      } finally {
-        this.draining.signal.removeEventListener("abort", onDrain);
       }
     };
     void reader();
-    for await (const v of out) {
-      yield v;
-      unyielded--;
-      if (resume && unyielded < window) {
-        const r = resume;
-        resume = undefined;
-        r();
+    try {
+      for await (const v of out) {
+        yield v;
+        window.release(verdictBytes(v), 1);
       }
+    } finally {
+      // Normal end, error, or the transport stopped pulling (client gone): release everything now.
+      // Aborting also wakes the reader, which then lets go of the input.
+      gone.abort(new ServiceError(Code.Canceled, "stream closed"));
+      signal?.removeEventListener("abort", onGone);
+      stopReading.removeEventListener("abort", onStop);
+      out.end();
+      window.releaseAll();
     }
   }
 
   /** Stop reading open streams (they end once their items are answered); unary calls finish as usual. */
   drain(): void {
     this.draining.abort();
+    setTimeout(() => this.drainStall.abort(), DRAIN_STALL_MS).unref();
+  }
+
+  /**
+   * Aborts shortly after the drain starts: a transport then stops waiting on a
+   * client that reads nothing (its stream ends; the client resends what it did not get).
+   */
+  get stalledDrain(): AbortSignal {
+    return this.drainStall.signal;
   }
 
   getServerInfo(_req?: GetServerInfoRequest): ServerInfo {
@@ -187,4 +241,15 @@ export class VerifierServiceImpl {
 /** Every pending item of a call may watch its signal (to abort its LLM call): thousands are expected, not a leak. */
 function listenMany(signal: AbortSignal | undefined): void {
   if (signal) setMaxListeners(0, signal);
+}
+
+/** What an item costs a stream's window: its text, as held in memory (a rough byte count). */
+function itemBytes(r: VerifyRequest): number {
+  return (
+    64 + r.id.length + r.question.length + r.groundTruth.length + r.response.length + r.dataSource.length
+  );
+}
+
+function verdictBytes(v: Verdict): number {
+  return 128 + v.id.length + v.extractedAnswer.length + v.llmDetail.length + (v.error?.message.length ?? 0);
 }

@@ -1,9 +1,11 @@
-// A rule worker that behaves like the real one's interface but spins forever on the
-// response "hang" and throws on "crash": it exercises the pool's budget and recycling.
-export default function run(task) {
-  return task.items.map(({ gold, response }) => {
-    if (response === "hang") for (;;) {}
-    if (response === "crash") process.exit(3);
-    return { outcome: gold === response ? "match" : "mismatch", extracted: response, ms: 0 };
-  });
+// A rule worker with the real one's interface (one item per call) that spins forever on the
+// response "hang", spins N ms on "slow:N", and exits on "crash": it exercises the pool's watchdog.
+export default function check({ gold, response }) {
+  if (response === "hang") for (;;) {}
+  if (response.startsWith("slow:")) {
+    const until = Date.now() + Number(response.slice(5));
+    while (Date.now() < until) {}
+  }
+  if (response === "crash") process.exit(3);
+  return { outcome: gold === response ? "match" : "mismatch", extracted: response, ms: 0 };
 }

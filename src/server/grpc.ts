@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
@@ -171,13 +170,26 @@ function authInterceptor(auth: Auth): grpc.ServerInterceptor {
     });
 }
 
-/** Resolves true when the call can take more writes, false when `ms` pass first or a signal aborts. */
-async function drained(call: grpc.ServerDuplexStream<unknown, unknown>, signals: AbortSignal[], ms: number) {
-  const wait = AbortSignal.any([...signals, AbortSignal.timeout(ms)]);
-  return once(call, "drain", { signal: wait }).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Resolves true when the call can take more writes, false when `ms` pass first or a
+ * signal aborts. A plain timer, not AbortSignal.timeout(): composed with
+ * AbortSignal.any, Node 20 may collect the timeout signal before it fires.
+ */
+function drained(call: grpc.ServerDuplexStream<unknown, unknown>, signals: AbortSignal[], ms: number) {
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      call.off("drain", onDrain);
+      for (const s of signals) s.removeEventListener("abort", onAbort);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onAbort = () => done(false);
+    const timer = setTimeout(onAbort, ms);
+    if (signals.some((s) => s.aborted)) return done(false);
+    call.once("drain", onDrain);
+    for (const s of signals) s.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** An AbortSignal that fires when the client cancels or the call's deadline passes. */

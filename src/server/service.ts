@@ -115,7 +115,15 @@ export class VerifierServiceImpl {
     if (signal?.aborted) onGone();
     signal?.addEventListener("abort", onGone, { once: true });
     listenMany(gone.signal);
-    const stopReading = AbortSignal.any([gone.signal, this.draining.signal]);
+    // Reading stops when the stream is over or the server drains (listeners, not AbortSignal.any:
+    // Node 20's composed signals can be collected while still wanted).
+    const stop = new AbortController();
+    const stopReading = stop.signal;
+    const onStopCause = () => stop.abort();
+    for (const cause of [gone.signal, this.draining.signal]) {
+      if (cause.aborted) stop.abort();
+      cause.addEventListener("abort", onStopCause, { once: true });
+    }
     const window = new StreamWindow(this.limits.streamWindow ?? DEFAULT_WINDOW, this.shared);
     let pending = 0; // read, verdict not computed yet
     let inputDone = false;
@@ -192,6 +200,7 @@ export class VerifierServiceImpl {
       gone.abort(new ServiceError(Code.Canceled, "stream closed"));
       signal?.removeEventListener("abort", onGone);
       stopReading.removeEventListener("abort", onStop);
+      this.draining.signal.removeEventListener("abort", onStopCause);
       out.end();
       window.releaseAll();
     }

@@ -11,6 +11,8 @@ export interface RawCall {
   /** Send raw bytes, framing and all. */
   sendRaw(bytes: Uint8Array): boolean;
   end(): void;
+  /** Resolves true once the stream takes writes again, false after `ms`. */
+  drained(ms: number): Promise<boolean>;
   /** Start reading (the call starts paused). */
   read(): void;
   /** Resolves to grpc-status and grpc-message once the trailers arrive. */
@@ -52,6 +54,18 @@ export function rawCall(address: string, path: string, headers: Record<string, s
     },
     sendRaw: (bytes) => req.write(bytes),
     end: () => req.end(),
+    drained: (ms) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          req.off("drain", done);
+          resolve(false);
+        }, ms);
+        const done = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        req.once("drain", done);
+      }),
     read: () => {
       req.on("data", () => {});
       req.resume();

@@ -95,6 +95,11 @@ export const settings = {
     default: 0,
     help: "when no answer is extracted, send this many trailing chars of the response to the LLM (0: send nothing)",
   },
+  restatedAnswers: {
+    schema: z.enum(["reject", "accept"]),
+    default: "reject",
+    help: "an answer that copies an expression of the question back unevaluated (\\binom{10}{3} for 'Compute $\\binom{10}{3}$'): reject (a mismatch) or accept",
+  },
   cacheEntries: {
     schema: int(0, 10_000_000),
     default: 100_000,

@@ -20,7 +20,8 @@ import { type ItemLimits, mergeOptions, validateItem } from "./validate.js";
 
 /** Where the rule verdicts come from (the worker pool in the server, the same pool in the CLI). */
 export interface RuleChecker {
-  check(gold: string, response: string): Promise<RuleCheck>;
+  /** `question` ("" when unknown) lets the rules refuse an answer that only restates it. */
+  check(gold: string, response: string, question?: string): Promise<RuleCheck>;
 }
 
 export interface HybridSettings extends ItemLimits {
@@ -31,6 +32,8 @@ export interface HybridSettings extends ItemLimits {
   llmFailure: "fallback" | "fail";
   /** When nothing was extracted, send this many trailing chars of the response to the LLM (0: none). */
   llmTailChars: number;
+  /** "reject": an answer that copies the question's expression back unevaluated is a mismatch. */
+  restatedAnswers: "reject" | "accept";
 }
 
 /** Observes each finished verdict (metrics). */
@@ -71,7 +74,8 @@ export class HybridVerifier {
     const weight = options?.llmWeight ?? this.settings.llmWeight;
     const soft = options?.softReward ?? this.settings.softReward;
 
-    const rule = await this.rules.check(req.groundTruth, req.response);
+    const question = this.settings.restatedAnswers === "reject" ? req.question : "";
+    const rule = await this.rules.check(req.groundTruth, req.response, question);
     const ruleOutcome = RULE_OUTCOMES[rule.outcome];
     const verdict = create(VerdictSchema, {
       id: req.id,

@@ -26,7 +26,8 @@ export type Node =
   | { k: "matrix"; rows: Node[][] }
   /** Top-level list; `sep` "or" marks alternatives. */
   | { k: "list"; items: Node[]; sep: "," | "or" | "and" }
-  | { k: "text"; words: string[] }
+  /** Prose; beside math (a "with-prose" relation), `lead` holds the words before it. */
+  | { k: "text"; words: string[]; lead?: string[] }
   /** Something the evaluator cannot take (\cdots): compared structurally only. */
   | { k: "opaque"; s: string };
 

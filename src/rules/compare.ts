@@ -10,32 +10,38 @@ import { renameValue, type Value, valueSymbols } from "./values.js";
 
 export type { CompareContext } from "./context.js";
 
-export function answersEqual(gold: Value, answer: Value, ctx: CompareContext): boolean {
-  return valuesEqual(gold, renameFreeSymbol(gold, answer), ctx);
+/**
+ * A free variable keeps its name: x + 1 and y + 1 are different answers. Only
+ * what the gold binds may be renamed: a function's parameters (f(x) = 2x vs
+ * f(m) = 2m), a solution set's variable, an equation's label (y = 2x vs 2x).
+ */
+export function answersEqual(
+  gold: Value,
+  answer: Value,
+  ctx: CompareContext,
+  goldBound: ReadonlySet<string> = new Set(),
+  answerBound: ReadonlySet<string> = new Set(),
+): boolean {
+  return valuesEqual(gold, renameBound(gold, answer, goldBound, answerBound), ctx);
 }
 
 /**
- * The same answer in other letters: the only variable on each side (k*pi vs n*pi, t vs x), or one
- * symbol whose case differs (C vs c). Never a rename among several variables (a + b vs a + c).
+ * When the gold binds a variable (x = k pi; k in Z; for some integer t; f(x) = ...) the answer
+ * may call it otherwise: one bound name of the gold missing from the answer, and one name of the
+ * answer missing from the gold, are the same variable.
  */
-function renameFreeSymbol(gold: Value, answer: Value): Value {
-  const gs = valueSymbols(gold);
+function renameBound(
+  gold: Value,
+  answer: Value,
+  goldBound: ReadonlySet<string>,
+  _answerBound: ReadonlySet<string>,
+): Value {
   const as = valueSymbols(answer);
-  const onlyG = [...gs].filter((s) => !as.has(s));
-  const onlyA = [...as].filter((s) => !gs.has(s));
-  if (onlyG.length !== 1 || onlyA.length !== 1) return answer;
-  const [g, a] = [onlyG[0] as string, onlyA[0] as string];
-  // A bare letter is the answer itself ("a" vs "b"), and x_1 vs x_2 name different things: no renaming.
-  if (isBareSymbol(gold) || isBareSymbol(answer) || g.split("_")[0] === a.split("_")[0]) return answer;
-  if ((gs.size === 1 && as.size === 1) || g.toLowerCase() === a.toLowerCase())
-    return renameValue(answer, new Map([[a, g]]));
-  return answer;
-}
-
-function isBareSymbol(v: Value): boolean {
-  const u = unlabel(unwrap(v));
-  if (u.t === "scalar") return u.node.k === "sym";
-  return (u.t === "list" || u.t === "tuple" || u.t === "set") && u.items.some(isBareSymbol);
+  const gs = valueSymbols(gold);
+  const g = [...goldBound].filter((s) => !as.has(s));
+  const a = [...as].filter((s) => !gs.has(s));
+  if (g.length !== 1 || a.length !== 1) return answer;
+  return renameValue(answer, new Map([[a[0] as string, g[0] as string]]));
 }
 
 function unwrap(v: Value): Value {

@@ -1,19 +1,27 @@
-/** Finding the final answer in a model response (chain of thought or bare answer). */
+/**
+ * Finding the final answer in a model response: a ranked list of candidates, of
+ * which the verifier takes the first that parses (never the first that matches
+ * the gold: matching any of several is a hedge). Explicit conclusions (a box, an
+ * "answer is" marker) are final: when one does not parse, nothing weaker is tried,
+ * so "the answer is not 3" can never fall back to its last number.
+ */
 import { braced } from "./braces.js";
+import { hasProse, proseChangesMeaning } from "./prose.js";
 
-export type ExtractHow = "boxed" | "marker" | "bare" | "math" | "number";
+export type ExtractHow = "boxed" | "marker" | "bold" | "bare" | "math" | "number";
 
-export interface Extracted {
-  answer: string;
+export interface Candidate {
+  /** The answers written: several boxes are several values. */
+  answers: string[];
   how: ExtractHow;
-  /** Every box in the final part of the response (the last one is `answer` when how = "boxed"). */
-  boxes: string[];
+  /** When it does not parse the item is unparseable: no weaker candidate is tried. */
+  final: boolean;
 }
 
-/** A response this short without any marker is taken to be the answer itself. */
+/** A response this short without any marker may be the answer itself (if it parses as one). */
 const BARE_MAX_CHARS = 200;
-const TAIL_CHARS = 4000;
 const BARE_MAX_PROSE_WORDS = 8;
+const TAIL_CHARS = 4000;
 const MARKER_TAIL_CHARS = 1500;
 const MAX_BOXES = 16;
 
@@ -35,40 +43,156 @@ export function lastBoxed(text: string): string | undefined {
   return boxes[boxes.length - 1];
 }
 
-// Each marker captures the rest of its line; every pattern is linear (test/audit/regex.test.ts).
-const MARKERS: { re: RegExp; value?: (rest: string) => string | undefined }[] = [
-  { re: /answer\s+is\b[^\S\n]*:?([^\n]*)/gi },
-  {
-    re: /(?:option|choice)\s+is([^\n]*)/g,
-    value: (rest) => /^\s*(?::\s*)?(\(?[A-J]\)?)(?![a-zA-Z])/.exec(rest)?.[1],
-  },
-  { re: /(?:^|\n)[^\S\n]*\**answer\**[^\S\n]*[:：]([^\n]*)/gi },
-  { re: /####([^\n]*)/g },
-];
+/** Chat-template tokens: one starts a new turn (or ends this one); nothing after it is the answer. */
+const TURN_TOKENS =
+  /<\|(?:im_start|im_end|endoftext|end_of_text|eot_id|eom_id|start_header_id|end_header_id|end|user|assistant|system)\|>|<\/s>|<(?:start|end)_of_turn>/;
+/** A role header some servers leave at the start of the reply. */
+const LEADING_HEADER =
+  /^\s*(?:<\|im_start\|>assistant|<\|start_header_id\|>assistant<\|end_header_id\|>|<start_of_turn>model|<\|assistant\|>)\s*/;
 
-function lastMarker(text: string): string | undefined {
-  let best: { at: number; value: string } | undefined;
-  // A conclusion sits near the end; "the answer is not obvious" mid-reasoning is not one.
-  const tail = text.slice(-MARKER_TAIL_CHARS);
-  for (const { re, value } of MARKERS) {
-    for (const m of tail.matchAll(re)) {
-      const v = value ? value(m[1] as string) : (m[1] as string).trim();
-      if (v && (!best || (m.index ?? 0) >= best.at)) best = { at: m.index ?? 0, value: v };
-    }
-  }
-  if (!best) return undefined;
-  // "$5$. I hope it is correct.": the math span is the answer, the rest is chatter.
-  const span = /^[^$]*\$([^$]+)\$/.exec(best.value);
-  return stripSentence(span ? (span[1] as string) : best.value);
+/**
+ * The part of a response that can hold its final answer: after the last
+ * `</think>`, before any new chat turn, without calculator annotations
+ * (`<<6*4=24>>`). undefined while still thinking.
+ */
+export function finalPart(response: string): string | undefined {
+  let text = response;
+  const close = text.lastIndexOf("</think>");
+  if (close >= 0) text = text.slice(close + "</think>".length);
+  else if (text.includes("<think>")) return undefined;
+  text = text.replace(LEADING_HEADER, "");
+  const turn = TURN_TOKENS.exec(text);
+  if (turn) text = text.slice(0, turn.index);
+  return text.replace(/<<[^<>\n]{0,200}>>/g, "");
 }
 
-/** "$x = 3$." -> "x = 3": sentence punctuation and bold marks around an answer. */
-function stripSentence(s: string): string {
-  return s
-    .trim()
-    .replace(/\*\*/g, "")
-    .replace(/[.。]\s*$/, "")
-    .trim();
+/** Strong conclusions, each capturing the rest of its line; every pattern is linear (test/audit). */
+const STRONG: RegExp[] = [
+  /answer\s+is\b[^\S\n]*:?([^\n]*)/gi,
+  /(?:^|\n)[^\S\n]*[*_]{0,2}(?:final\s+)?answer[*_]{0,2}[^\S\n]*[:：]([^\n]*)/gi,
+  /(?:^|\n)[^\S\n]*A[^\S\n]*:([^\n]*)/g,
+  /####([^\n]*)/g,
+  // zh, ja, ko
+  /(?:最终答案|答案)[^\S\n]*(?:是|为|為|[:：])([^\n]*)/g,
+  /答え[^\S\n]*(?:は|[:：])([^\n]*)/g,
+  /(?:정답|답)[^\S\n]*(?:은|는|[:：])([^\n]*)/g,
+  // fr, es, pt, it, de, ru, ar
+  /r[ée]ponse(?:\s+finale)?[^\S\n]*(?:est\b|[:：])([^\n]*)/gi,
+  /respuesta(?:\s+final)?[^\S\n]*(?:es\b|[:：])([^\n]*)/gi,
+  /resposta(?:\s+final)?[^\S\n]*(?:é|[:：])([^\n]*)/gi,
+  /risposta(?:\s+finale)?[^\S\n]*(?:è|[:：])([^\n]*)/gi,
+  /(?:antwort|l(?:ö|oe)sung)[^\S\n]*(?:ist\b|lautet\b|[:：])([^\n]*)/gi,
+  /ответ[^\S\n]*(?:[:：—]|равен|будет)([^\n]*)/gi,
+  /(?:الإجابة|الاجابة|الجواب)(?:[^\S\n]+(?:النهائية|هي|هو))*[^\S\n]*[:：]?([^\n]*)/g,
+];
+
+/** Multiple choice: "the correct option is (C)". */
+const CHOICE = /(?:option|choice)\s+is([^\n]*)/gi;
+
+/** "So", "therefore" at the start of a sentence, in languages that mark conclusions so. */
+const WEAK =
+  /(?:^|[\n.。!?！？]\s*)(?:所以|因此|故|综上所述|综上|よって|したがって|ゆえに|따라서|그러므로|donc|ainsi|par\s+cons[ée]quent|por\s+lo\s+tanto|por\s+tanto|as[ií]\s+que|portanto|logo|quindi|dunque|pertanto|somit|daher|folglich|Also(?=[,\s]+(?:ist|sind|betr(?:ä|ae)gt|ergibt|erhalten|gilt|folgt|hat|haben)\b)|следовательно|итак|таким\s+образом|إذن|اذن|لذلك|لذا|وبالتالي|بالتالي)[,，:：\s]*([^\n.。!?！？]*)/giu;
+
+/** The ranked candidates of a response (none: no answer at all). */
+export function candidates(response: string): Candidate[] {
+  const text = finalPart(response);
+  if (text === undefined || !text.trim()) return [];
+  // Only the last few boxes can be the answer; more than that is a list no gold has (and costs time).
+  const boxes = allBoxed(text).slice(-MAX_BOXES);
+  if (boxes.length > 0) return [{ answers: boxes, how: "boxed", final: true }];
+
+  const out: Candidate[] = [];
+  const tail = text.slice(-MARKER_TAIL_CHARS);
+  const strong = lastMatch(tail, STRONG);
+  const choice = lastMatch(tail, [CHOICE]);
+  if (choice && (!strong || choice.at >= strong.at)) {
+    const letter = /^\s*(?::\s*)?(\(?[A-J]\)?)(?![a-zA-Z])/.exec(choice.value)?.[1];
+    if (letter) return [{ answers: [letter], how: "marker", final: true }];
+  }
+  if (strong) return fromConclusion(strong.value, true);
+
+  const bold = lastBold(tail);
+  if (bold) out.push({ answers: [bold], how: "bold", final: false });
+  const trimmed = text.trim();
+  if (looksBare(trimmed)) out.push({ answers: [trimmed], how: "bare", final: false });
+  const weak = lastMatch(tail, [WEAK]);
+  if (weak) out.push(...fromConclusion(weak.value, false));
+  const closing = text.slice(-TAIL_CHARS);
+  const span = lastMathSpan(closing);
+  if (span && !proseChangesMeaning(span.sentence))
+    out.push({ answers: [span.body], how: "math", final: false });
+  const num = lastNumberOfClosingSentence(closing);
+  if (num) out.push({ answers: [num], how: "number", final: true });
+  return out;
+}
+
+/**
+ * What a conclusion says, as candidates: the value up to the end of its
+ * sentence ("5. I hope it is correct." is 5), its one math span or bold span if
+ * that is all it holds, then (when no word in it changes meaning) its last math
+ * span or number ("la réponse est 5 pommes", "答案是5个").
+ */
+function fromConclusion(rest: string, final: boolean): Candidate[] {
+  const value = firstSentence(rest);
+  if (!value) return [];
+  const out: Candidate[] = [];
+  const alone = onlySpan(value);
+  out.push({
+    answers: [alone ?? value.replace(/\$/g, " ").replace(/\*\*/g, "").trim()],
+    how: "marker",
+    final: false,
+  });
+  if (!proseChangesMeaning(value.replace(/\$[^$]*\$/g, " "))) {
+    const span = lastMathSpan(value);
+    if (span && span.body !== alone) out.push({ answers: [span.body], how: "marker", final: false });
+    const num = lastNumber(value);
+    if (num) out.push({ answers: [num], how: "marker", final: false });
+  }
+  const last = out[out.length - 1] as Candidate;
+  last.final = final;
+  return out;
+}
+
+/** The value up to the end of its sentence: a full stop followed by a space or the end (not a decimal point). */
+function firstSentence(rest: string): string {
+  let s = rest.trim();
+  const stop =
+    /[.。！!？?](?:\s|$)|[,，;；]\s*(?:because|since|as|which|so|and\s+so|where|hence|therefore|thus)\b/i.exec(
+      s,
+    );
+  if (stop) s = s.slice(0, stop.index);
+  return s.replace(/^[:：\s]+/, "").trim();
+}
+
+/** The body of a value that is one math span (or one bold span) and nothing else but punctuation. */
+function onlySpan(value: string): string | undefined {
+  const m =
+    /^\s*(?:\*\*)?\s*(?:\$\$([^$]+)\$\$|\$([^$]+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\])\s*(?:\*\*)?[\s.,;:!]*$/.exec(
+      value,
+    );
+  const body = m ? (m[1] ?? m[2] ?? m[3] ?? m[4]) : /^\s*\*\*([^*]+)\*\*[\s.,;:!]*$/.exec(value)?.[1];
+  return body?.trim();
+}
+
+function lastMatch(text: string, patterns: RegExp[]): { at: number; value: string } | undefined {
+  let best: { at: number; value: string } | undefined;
+  for (const re of patterns) {
+    for (const m of text.matchAll(re)) {
+      const value = (m[1] as string).trim();
+      if (value && (!best || (m.index ?? 0) >= best.at)) best = { at: m.index ?? 0, value };
+    }
+  }
+  return best;
+}
+
+/** The last **bold** span of the tail that holds a digit or math (a stressed final number). */
+function lastBold(tail: string): string | undefined {
+  let last: string | undefined;
+  for (const m of tail.matchAll(/\*\*([^*\n]{1,200})\*\*/g)) {
+    const body = (m[1] as string).replace(/\$/g, " ").trim();
+    if (/\d|\\/.test(body)) last = body.replace(/[.。,:：]+$/, "").trim();
+  }
+  return last;
 }
 
 /** Prose words (not LaTeX command names) in a text. */
@@ -76,10 +200,7 @@ function proseWords(text: string): number {
   return text.match(/(?<![\\a-zA-Z])[a-zA-Z]{3,}/g)?.length ?? 0;
 }
 
-/**
- * A response without markers is the answer itself when it is short, or when it is one line of math
- * with little prose (a long formula or a long list); otherwise it is reasoning to search.
- */
+/** Short, or one line of math with little prose (a long formula or a long list). */
 function looksBare(text: string): boolean {
   if (text.length <= BARE_MAX_CHARS && !text.includes("\n\n")) return true;
   return !text.includes("\n") && proseWords(text) <= BARE_MAX_PROSE_WORDS;
@@ -93,9 +214,12 @@ const DELIMITERS: [string, string][] = [
   ["$", "$"],
 ];
 
-/** The last `$$..$$`, `\[..\]`, `\(..\)` or `$..$` span: one left-to-right scan (no regex backtracking). */
-function lastMathSpan(text: string): string | undefined {
-  let last: string | undefined;
+/**
+ * The last `$$..$$`, `\[..\]`, `\(..\)` or `$..$` span, and the sentence it sits
+ * in: one left-to-right scan (no regex backtracking).
+ */
+function lastMathSpan(text: string): { body: string; sentence: string } | undefined {
+  let last: { start: number; end: number; body: string } | undefined;
   let i = 0;
   while (i < text.length) {
     const open = DELIMITERS.find(([o]) => text.startsWith(o, i));
@@ -105,38 +229,63 @@ function lastMathSpan(text: string): string | undefined {
     }
     const [o, c] = open;
     const end = text.indexOf(c, i + o.length);
-    // "$" spans stay on one paragraph's worth of text: no "$" inside, at least one char.
     if (end < 0) break;
-    if (end > i + o.length) last = text.slice(i + o.length, end);
+    const body = text.slice(i + o.length, end).trim();
+    if (body) last = { start: i, end: end + c.length, body };
     i = end + c.length;
   }
-  return last?.trim();
+  if (!last) return undefined;
+  return { body: last.body, sentence: sentenceAround(text, last.start, last.end) };
+}
+
+/** The sentence around [start, end): from the previous sentence end to the next. */
+function sentenceAround(text: string, start: number, end: number): string {
+  const before = text.slice(0, start);
+  const from = Math.max(before.lastIndexOf(". "), before.lastIndexOf("\n"), before.lastIndexOf("。")) + 1;
+  const after = /[.。!?！？](?:\s|$)|\n/.exec(text.slice(end));
+  return text.slice(from, after ? end + after.index : text.length);
+}
+
+const NUMBER = /-?\d+(?:,\d{3})*(?:\.\d+)?(?:\/\d+)?/g;
+
+/** Whether the last occurrence of `num` in `s` is a value of its own, not an operand or argument. */
+function standsAlone(s: string, num: string): boolean {
+  const at = s.lastIndexOf(num);
+  const before = s.slice(0, at).trimEnd().slice(-1);
+  const after = s
+    .slice(at + num.length)
+    .trimStart()
+    .slice(0, 1);
+  return !/[\^_*/+\-×÷·([{\\<>!]/.test(before) && !/[\^_*/+\-×÷·)\]}=<>!(\d]/.test(after);
 }
 
 function lastNumber(text: string): string | undefined {
-  const all = text.match(/-?\d+(?:\.\d+)?(?:\/\d+)?/g);
+  const all = text.match(NUMBER);
   return all?.[all.length - 1];
 }
 
-/** The final answer as written, or undefined when the response has none. */
-export function extractAnswer(response: string): Extracted | undefined {
-  let text = response;
-  const close = text.lastIndexOf("</think>");
-  if (close >= 0) text = text.slice(close + "</think>".length);
-  else if (text.includes("<think>")) return undefined; // still thinking: no final answer yet
-  // Only the last few boxes can be the answer; more than that is a list no gold has (and costs time).
-  const boxes = allBoxed(text).slice(-MAX_BOXES);
-  const boxed = boxes[boxes.length - 1];
-  if (boxed !== undefined) return { answer: boxed, how: "boxed", boxes };
-  const marked = lastMarker(text);
-  if (marked !== undefined) return { answer: marked, how: "marker", boxes };
-  const trimmed = text.trim();
-  if (!trimmed) return undefined;
-  if (looksBare(trimmed)) return { answer: trimmed, how: "bare", boxes };
-  // Only the tail can hold a final answer; scanning less also bounds the regex work.
-  const tail = text.slice(-TAIL_CHARS);
-  const span = lastMathSpan(tail);
-  if (span) return { answer: span, how: "math", boxes };
-  const num = lastNumber(tail);
-  return num === undefined ? undefined : { answer: num, how: "number", boxes };
+/** Closing chatter that follows an answer and holds no math. */
+const CHATTER =
+  /^\s*(?:i\s+hope|hope\s+(?:this|it)|let\s+me\s+know|feel\s+free|thank|is\s+there\s+anything)/i;
+
+/**
+ * The last number of the last sentence that has one, unless a word in that
+ * sentence changes what the number means ("it is not 3", "at least 3").
+ */
+function lastNumberOfClosingSentence(text: string): string | undefined {
+  const sentences = text
+    .split(/(?<=[.。!?！？])\s+|\n+/)
+    .map((s) => s.trim())
+    .filter((s) => s && !CHATTER.test(s));
+  for (let i = sentences.length - 1; i >= 0; i--) {
+    const s = sentences[i] as string;
+    const num = lastNumber(s);
+    if (num === undefined) continue;
+    // A sentence, not a malformed bare answer ("3 5"), with no word that changes what the number means,
+    // and a number that stands on its own: not inside "2^10", "floor(3.7)" or "5 = 2 + 3".
+    const prose = s.replace(/\$[^$]*\$/g, " ");
+    if (!hasProse(prose) || proseChangesMeaning(prose)) return undefined;
+    return standsAlone(s, num) ? num : undefined;
+  }
+  return undefined;
 }

@@ -82,9 +82,12 @@ class Parser {
       return { k: "text", words };
     }
     // "Sequence 1: ..." and "Paolo: 18" are labels, not ratios.
-    if (words.length > 0 && tok.t === "num" && this.isOp(":", this.peek(1))) this.pos += 2;
-    else if (words.length > 0 && this.isOp(":")) this.pos++;
-    else if (words.length > 0 && this.isOp("=")) {
+    if (words.length > 0 && (this.isOp(":") || (tok.t === "num" && this.isOp(":", this.peek(1))))) {
+      this.pos += this.isOp(":") ? 1 : 2;
+      const value = this.relation();
+      return { k: "rel", ops: ["label"], items: [{ k: "text", words }, this.trailing(value, [], stop)] };
+    }
+    if (words.length > 0 && this.isOp("=")) {
       this.pos++;
       const value = this.relation();
       return this.trailing({ k: "rel", ops: ["="], items: [{ k: "text", words }, value] }, [], stop);
@@ -104,7 +107,7 @@ class Parser {
       tail.push(tok.s);
     }
     if (lead.length === 0 && tail.length === 0) return node;
-    return { k: "rel", ops: ["with-prose"], items: [node, { k: "text", words: [...lead, ...tail] }] };
+    return { k: "rel", ops: ["with-prose"], items: [node, { k: "text", words: tail, lead }] };
   }
 
   private atItemEnd(stop: Set<string>): boolean {

@@ -18,6 +18,7 @@ export interface RulePoolOptions {
 interface Pending {
   gold: string;
   response: string;
+  question?: string;
   resolve: (r: RuleCheck) => void;
 }
 
@@ -86,11 +87,11 @@ export class RulePool {
     return this.workers.length + this.extras.length;
   }
 
-  check(gold: string, response: string): Promise<RuleCheck> {
+  check(gold: string, response: string, question?: string): Promise<RuleCheck> {
     if (this.closed) return Promise.reject(new Error("rule pool is closed"));
     if (this.dead) return Promise.resolve(failed(this.dead.message));
     return new Promise((resolve) => {
-      this.queue.push({ gold, response, resolve });
+      this.queue.push(question ? { gold, response, question, resolve } : { gold, response, resolve });
       this.pump();
     });
   }

@@ -72,12 +72,11 @@ function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
   const ae = evalExact(a, none, ctx.budget);
   if (ge && ae) {
     if (Q.eq(ge, ae)) return true;
-    const tol = precisionTol(gl, al, ctx);
-    if (tol === undefined) return false;
-    if (tol === 0) return Q.eq(ge, ae);
-    // |g - a| <= half a unit in the last place, exactly.
+    const tol = precisionTol(gl, al, terminates(ge), ctx);
+    if (!tol) return false;
+    // |g - a| < half a unit in the last place, exactly. Strictly inside: a value exactly halfway
+    // could round either way, so it proves nothing.
     const diff = Q.sub(ge, ae);
-    // Strictly inside: a value exactly halfway could round either way, so it proves nothing.
     return Q.cmp(diff.n < 0n ? Q.neg(diff) : diff, Q.mul(Q.rat(1n, 2n), tol.exact)) < 0;
   }
   let gv: Complex;
@@ -91,31 +90,53 @@ function constantEq(g: Node, a: Node, ctx: CompareContext): boolean {
   }
   if (!isFiniteC(gv) || !isFiniteC(av)) return false;
   if (Math.max(gv.abs(), av.abs()) > FLOAT_TRUST_LIMIT) return false;
-  const tol = precisionTol(gl, al, ctx);
+  // Not both rational: an exact gold here is irrational (pi, sqrt 2), so no decimal writes it in full.
+  const tol = precisionTol(gl, al, ge !== undefined && terminates(ge), ctx);
   if (tol === undefined) return false;
   if (tol === 0) return close(gv, av, ctx.relTol) && precisely(g, a, new Map(), ctx) !== "differ";
   return gv.sub(av).abs() < 0.5 * tol.float * (1 - 1e-9);
 }
 
+/** Whether a rational has a finite decimal expansion (its denominator is 2^a 5^b). */
+function terminates(q: Rational): boolean {
+  let d = q.d < 0n ? -q.d : q.d;
+  while (d % 2n === 0n) d /= 2n;
+  while (d % 5n === 0n) d /= 5n;
+  return d === 1n;
+}
+
 /**
- * Tolerance implied by how the numbers were written: 0 when both are exact; half a unit in the
- * gold's last decimal when the gold is a decimal at least as coarse as the answer; half a unit in
- * the answer's last decimal when the answer is the coarser one and still has enough significant
- * digits. undefined: the answer is too coarse to judge.
+ * How far apart two values may be, from how they were written: an inexact form
+ * matches only to the precision the gold itself carries, and an inexact gold
+ * never accepts a value that only rounds to it.
+ * - both exact: 0 (equal or not);
+ * - exact gold, decimal answer: a gold a decimal can write in full (1234567, 1/2) must be written in
+ *   full (not 1.23e6, not 0.54); one it cannot (600/7, pi) may be rounded, to the answer's last place,
+ *   with at least `minSigDigits` significant digits (85.71, 3.1416);
+ * - decimal gold, exact answer: the gold is a rounded figure when it has `minSigDigits` significant
+ *   digits (30.52 for 1587/52); one with fewer (0.5) is taken as exact;
+ * - both decimals: an answer finer than the gold must be the gold itself (0.54 is not 0.5); a coarser
+ *   one is the gold rounded, to its own last place, with enough significant digits (165.5 for 165.47).
+ * 0: exact equality only; undefined: the answer is too coarse to say.
  */
 function precisionTol(
   gl: Literal | undefined,
   al: Literal | undefined,
+  goldTerminates: boolean,
   ctx: CompareContext,
 ): 0 | { exact: Rational; float: number } | undefined {
-  let decimals: number;
   if (!gl && !al) return 0;
-  if (gl && (!al || al.decimals >= gl.decimals)) decimals = gl.decimals;
-  else {
+  if (!gl) {
     const lit = al as Literal;
-    if (lit.sig < ctx.minSigDigits) return undefined;
-    decimals = lit.decimals;
+    if (goldTerminates) return 0;
+    return lit.sig >= ctx.minSigDigits ? unit(lit.decimals) : undefined;
   }
+  if (!al) return gl.sig >= ctx.minSigDigits ? unit(gl.decimals) : 0;
+  if (al.decimals >= gl.decimals) return 0;
+  return al.sig >= ctx.minSigDigits ? unit(al.decimals) : undefined;
+}
+
+function unit(decimals: number): { exact: Rational; float: number } {
   const exact = decimals >= 0 ? Q.rat(1n, 10n ** BigInt(decimals)) : Q.rat(10n ** BigInt(-decimals));
   return { exact, float: 10 ** -decimals };
 }

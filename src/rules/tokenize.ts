@@ -153,10 +153,13 @@ export function tokenize(src: string, budget?: Budget): Token[] {
       i += s.length;
       continue;
     }
-    if (/[a-zA-Z]/.test(c)) {
+    if (/[\p{L}\p{M}]/u.test(c)) {
       let j = i;
-      while (j < n && /[a-zA-Z]/.test(src[j] as string)) j++;
-      pushLetters(src.slice(i, j), push, besideWord(src, i, j));
+      while (j < n && /[\p{L}\p{M}]/u.test(src[j] as string)) j++;
+      const run = src.slice(i, j);
+      // Letters of other scripts are always prose ("5 pommes", "5个苹果").
+      if (/^[a-zA-Z]+$/.test(run)) pushLetters(run, push, besideWord(src, i, j));
+      else push({ t: "word", s: run });
       i = j;
       continue;
     }
@@ -177,7 +180,9 @@ export function tokenize(src: string, budget?: Budget): Token[] {
         const arg = braced(src, i);
         if (arg === undefined) throw new TokenizeError(`\\${name} without argument`);
         i = arg.end;
-        if (TEXT_COMMANDS.has(name) && /^[a-zA-Z\s.,'-]*$/.test(arg.body)) pushText(arg.body, push);
+        // \text{e} and \mathrm{e} are Euler's number, \mathrm{i} the imaginary unit.
+        if (TEXT_COMMANDS.has(name) && /^\s*[ei]\s*$/.test(arg.body)) push({ t: "id", s: arg.body.trim() });
+        else if (TEXT_COMMANDS.has(name) && /^[\p{L}\p{M}\s.,'-]*$/u.test(arg.body)) pushText(arg.body, push);
         else for (const tok of tokenize(arg.body.replace(/\s+/g, " "), budget)) push(tok);
       } else if (COMMAND_OPS[name]) push(COMMAND_OPS[name] as Token);
       else if (GREEK.has(name) || name === "pi") push({ t: "id", s: name });

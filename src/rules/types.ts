@@ -10,6 +10,11 @@ export interface RuleOptions {
   maxInputChars?: number;
   /** A decimal answer coarser than the gold (165.5 for 165.47) needs this many significant digits (default 3). */
   minSigDigits?: number;
+  /**
+   * The question, when known: an answer that only copies an expression of the
+   * question back unevaluated ("\binom{10}{3}" for "Compute $\binom{10}{3}$") is a mismatch.
+   */
+  question?: string;
 }
 
 export interface RuleResult {

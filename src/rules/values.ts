@@ -1,6 +1,7 @@
 /** Interpretation of syntax trees as typed answer values (what the answer *is*, not how it was written). */
 import type { Node } from "./ast.js";
 import { realConstant } from "./numeric.js";
+import { changesMeaning, isLabel, isUnitPhrase, qualifiedVars } from "./prose.js";
 import { freeSymbols, renameSymbols } from "./symbols.js";
 
 export interface Interval {
@@ -33,21 +34,49 @@ export type Value =
 
 export class InterpretError extends Error {}
 
-/**
- * Words that turn the math next to them into something else: negations ("not 3"), hedges
- * ("maybe 3"), bounds ("at least 3", "more than 3"), conditions ("3 if n is even"). With one of these
- * the item is prose, not a value.
- */
-const CHANGES_MEANING =
-  /^(?:not|no|none|never|neither|nor|except|excluding|without|unless|cannot|can't|impossible|isn't|doesn't|maybe|possibly|perhaps|probably|either|least|most|more|less|than|greater|fewer|smaller|larger|bigger|nearly|almost|approximately|about|around|roughly|between|multiple|infinitely|many|if|when|whenever|otherwise|depending|depends|assuming|unknown|undefined|undetermined)$/i;
-
 function isInf(n: Node): 0 | 1 | -1 {
   if (n.k === "const" && n.name === "inf") return 1;
   if (n.k === "neg") return isInf(n.a) === 1 ? -1 : 0;
   return 0;
 }
 
-export function interpret(node: Node): Value {
+/**
+ * Answers are read strictly: prose beside the math must be a unit or what it
+ * counts ("5 apples"), a label ("Total: 5"), or a connector the rules understand;
+ * anything else ("3 is wrong", "guess: 3", "half of 3") is not a value the rules
+ * can decide. Golds are read leniently. Set for the length of one `interpret` call.
+ */
+let strict = false;
+/** Variables a qualifier binds ("for some integer t", "k \\in \\mathbb{Z}"): their names carry no meaning. */
+let bound = new Set<string>();
+
+export function interpret(node: Node, strictly = false): Value {
+  return interpretBound(node, strictly).value;
+}
+
+/** The value, and the variables its qualifiers bind. */
+export function interpretBound(node: Node, strictly = false): { value: Value; bound: Set<string> } {
+  const [outerStrict, outerBound] = [strict, bound];
+  strict = strictly;
+  bound = new Set();
+  try {
+    return { value: interpretNode(node), bound };
+  } finally {
+    [strict, bound] = [outerStrict, outerBound];
+  }
+}
+
+/** Number sets a qualifier may name: \\mathbb{Z}, \\mathbb{N}, \\mathbb{Q}, \\mathbb{C} (\\mathbb{R} is an interval by now). */
+const NUMBER_SETS = new Set(["Z", "N", "Q", "C"]);
+
+/** `k \\in \\mathbb{Z}` as a list item: it binds k and is not a value of the answer. */
+function qualifierItem(n: Node): string | undefined {
+  if (n.k !== "rel" || n.ops.length !== 1 || n.ops[0] !== "in") return undefined;
+  const [v, set] = n.items as [Node, Node];
+  return v.k === "sym" && set.k === "sym" && NUMBER_SETS.has(set.name) ? v.name : undefined;
+}
+
+function interpretNode(node: Node): Value {
   switch (node.k) {
     case "list":
       return interpretList(node.items, node.sep);
@@ -58,7 +87,7 @@ export function interpret(node: Node): Value {
     case "builder":
       return builder(node.v, node.cond);
     case "setop":
-      return setop(node.op, interpret(node.a), interpret(node.b));
+      return setop(node.op, interpretNode(node.a), interpretNode(node.b));
     case "rel":
       return interpretRel(node.ops, node.items);
     case "matrix":
@@ -69,7 +98,7 @@ export function interpret(node: Node): Value {
       return { t: "list", items: expandPm(node).map((n) => ({ t: "scalar", node: n })) };
     case "bin":
       if (node.op === "-" && isSetLike(node.a) && isSetLike(node.b))
-        return setop("minus", interpret(node.a), interpret(node.b));
+        return setop("minus", interpretNode(node.a), interpretNode(node.b));
       return scalar(node);
     default:
       return scalar(node);
@@ -88,7 +117,7 @@ function scalar(node: Node): Value {
 
 /** A list item may hold ± (two values). */
 function expandItem(node: Node): Value[] {
-  const v = interpret(node);
+  const v = interpretNode(node);
   return v.t === "list" ? v.items : [v];
 }
 
@@ -97,7 +126,13 @@ function variableOf(v: Value): string | undefined {
   return v.t === "realset" ? v.v : v.t === "eq" ? v.name : undefined;
 }
 
-function interpretList(items: Node[], sep: "," | "or" | "and"): Value {
+function interpretList(all: Node[], sep: "," | "or" | "and"): Value {
+  const items = all.filter((n) => {
+    const v = qualifierItem(n);
+    if (v) bound.add(v);
+    return !v;
+  });
+  if (items.length === 1) return interpretNode(items[0] as Node);
   const values = items.flatMap(expandItem);
   // "x < 1 or y > 2" is about two variables: no single set of reals.
   if (new Set(values.map(variableOf).filter((n) => n !== undefined)).size > 1)
@@ -213,7 +248,7 @@ function setop(op: "cup" | "cap" | "minus", a: Value, b: Value): Value {
 }
 
 function builder(v: Node, cond: Node): Value {
-  const set = interpret(cond);
+  const set = interpretNode(cond);
   if (v.k !== "sym") throw new InterpretError("set builder over an expression");
   if (set.t === "realset") return { ...set, v: v.name };
   if (set.t === "eq" && set.name === v.name && set.value.t === "scalar")
@@ -226,14 +261,28 @@ const FLIP: Record<string, string> = { "<": ">", ">": "<", "<=": ">=", ">=": "<=
 function interpretRel(ops: string[], items: Node[]): Value {
   const [first, second] = items as [Node, Node];
   if (ops.length === 1 && ops[0] === "with-prose") {
-    const words = second.k === "text" ? second.words : [];
-    if (words.some((w) => CHANGES_MEANING.test(w))) return { t: "text", s: words.join(" ") };
-    return interpret(first);
+    const text = second as Extract<Node, { k: "text" }>;
+    const tail = text.words;
+    const qualified = qualifiedVars(tail, freeSymbols(first));
+    for (const v of qualified ?? []) bound.add(v);
+    if (strict) {
+      // Logic's own quantifiers (\forall x > 0, ...) are notation, not prose.
+      const lead = (text.lead ?? []).filter((w) => w !== "forall" && w !== "exists");
+      if (lead.length > 0 || (tail.length > 0 && !isUnitPhrase(tail) && !qualified))
+        throw new InterpretError(`prose around the answer: "${[...(text.lead ?? []), ...tail].join(" ")}"`);
+    } else if (!qualified && [...(text.lead ?? []), ...tail].some(changesMeaning)) {
+      return { t: "text", s: [...(text.lead ?? []), ...tail].join(" ") };
+    }
+    return interpretNode(first);
   }
-  // "A ≈ 1.36": the exact part is the answer; "x ≈ 1.36": the number is.
-  if (ops[0] === "~=") return interpret(first.k === "sym" && ops.length === 1 ? second : first);
+  if (ops.length === 1 && ops[0] === "label") {
+    const words = (first as Extract<Node, { k: "text" }>).words;
+    if (strict && !isLabel(words)) throw new InterpretError(`not a label: "${words.join(" ")}"`);
+    return interpretNode(second);
+  }
+  if (ops[0] === "~=") return approximation(ops, items);
   if (ops.length === 1 && ops[0] === "in") {
-    const set = interpret(second);
+    const set = interpretNode(second);
     if (first.k === "sym" && asRealSet(set))
       return { t: "realset", parts: asRealSet(set) as Interval[], v: first.name };
     return set;
@@ -247,6 +296,25 @@ function interpretRel(ops: string[], items: Node[]): Value {
   return { t: "rel", ops, items };
 }
 
+/**
+ * "A ≈ 1.36": the exact part is the answer, "x ≈ 1.36": the number is. When both
+ * sides are closed values they must agree to the decimal's precision: "3 ≈ 4" is
+ * not an answer.
+ */
+function approximation(ops: string[], items: Node[]): Value {
+  const [first, second] = items as [Node, Node];
+  if (ops.length !== 1) throw new InterpretError("a chain of approximations");
+  if (first.k === "sym") return interpretNode(second);
+  const a = realConstant(first);
+  const b = realConstant(second);
+  if (a !== undefined && b !== undefined) {
+    const decimals = second.k === "num" ? (second.decimals ?? 0) : undefined;
+    const tol = decimals === undefined ? 1e-2 * Math.max(1, Math.abs(a)) : 0.5 * 10 ** -decimals;
+    if (Math.abs(a - b) > tol * (1 + 1e-9)) throw new InterpretError("an approximation that does not hold");
+  }
+  return interpretNode(first);
+}
+
 /** Left side of `f(x) = ...`: the function name and parameters, if it is one. */
 function functionHead(n: Node): { name: string; params: string[] } | undefined {
   if (n.k !== "bin" || n.op !== "*" || n.a.k !== "sym") return undefined;
@@ -255,11 +323,28 @@ function functionHead(n: Node): { name: string; params: string[] } | undefined {
   return { name: n.a.name, params: params.map((p) => (p as { name: string }).name) };
 }
 
+/**
+ * `y = ...`, `f(x) = ...`: a definition binds the variables of its right side (y = 2x + 1 and
+ * y = 2t + 1 are one function; x = k pi and x = n pi one family).
+ */
 function equation(lhs: Node, rhs: Node): Value | undefined {
-  if (lhs.k === "text") return { t: "eq", name: lhs.words.join(" ").toLowerCase(), value: interpret(rhs) };
-  if (lhs.k === "sym") return { t: "eq", name: lhs.name, value: interpret(rhs) };
+  const binds = (except: string[]) => {
+    for (const v of freeSymbols(rhs)) if (!except.includes(v)) bound.add(v);
+  };
+  if (lhs.k === "text") {
+    if (strict && !isLabel(lhs.words)) throw new InterpretError(`not a label: "${lhs.words.join(" ")}"`);
+    binds([]);
+    return { t: "eq", name: lhs.words.join(" ").toLowerCase(), value: interpretNode(rhs) };
+  }
+  if (lhs.k === "sym") {
+    binds([lhs.name]);
+    return { t: "eq", name: lhs.name, value: interpretNode(rhs) };
+  }
   const head = functionHead(lhs);
-  if (head) return { t: "fdef", ...head, body: rhs };
+  if (head) {
+    binds([head.name]);
+    return { t: "fdef", ...head, body: rhs };
+  }
   // (f(n), g(n)) = (n, 1): a system.
   if (lhs.k === "group" && rhs.k === "group" && lhs.items.length === rhs.items.length) {
     const parts = lhs.items.map((l, i) => equation(l, rhs.items[i] as Node));

@@ -52,6 +52,7 @@ export async function createEngine(config: Config, log: Log, observe?: VerdictOb
       softReward: config.softReward,
       llmFailure: config.llmFailure,
       llmTailChars: config.llmTailChars,
+      restatedAnswers: config.restatedAnswers,
       maxItemBytes: config.maxItemBytes,
     },
     observe,

@@ -65,7 +65,16 @@ describe("parse", () => {
     expect(parse("1, 2 or 3")).toMatchObject({ k: "list", sep: "or" });
   });
   it("keeps prose apart from the math", () => {
-    expect(parse("Paolo: 18")).toMatchObject({ k: "rel", ops: ["with-prose"] });
+    expect(parse("Paolo: 18")).toMatchObject({
+      k: "rel",
+      ops: ["label"],
+      items: [{ k: "text" }, { k: "num" }],
+    });
+    expect(parse("18 apples")).toMatchObject({
+      k: "rel",
+      ops: ["with-prose"],
+      items: [{ k: "num" }, { k: "text" }],
+    });
     expect(parse("Maximum = 2")).toMatchObject({
       k: "rel",
       ops: ["="],

@@ -51,8 +51,17 @@ describe("verifyAnswer outcomes", () => {
     expect(verifyAnswer("\\boxed{\\frac{1}{2}}", "0.5", opts).outcome).toBe("match");
   });
   it("ties the tolerance to the gold's precision, configurably", () => {
-    expect(verifyAnswer("1.68", "1.684", opts).outcome).toBe("match");
-    expect(verifyAnswer("1.680", "1.684", opts).outcome).toBe("mismatch");
+    // An answer finer than a decimal gold must be the gold itself; it may not merely round to it.
+    expect(verifyAnswer("1.68", "1.680", opts).outcome).toBe("match");
+    expect(verifyAnswer("1.68", "1.684", opts).outcome).toBe("mismatch");
+    expect(verifyAnswer("0.5", "0.54", opts).outcome).toBe("mismatch");
+    // An exact answer may be rounded by a gold of three significant digits or more, not by "0.5".
+    expect(verifyAnswer("30.52", "\\frac{1587}{52}", opts).outcome).toBe("match");
+    expect(verifyAnswer("0.5", "\\frac{27}{53}", opts).outcome).toBe("mismatch");
+    // A gold a decimal can write in full must be written in full.
+    expect(verifyAnswer("1234567", "1.23e6", opts).outcome).toBe("mismatch");
+    expect(verifyAnswer("1234567", "1.234567e6", opts).outcome).toBe("match");
+    expect(verifyAnswer("\\frac{600}{7}", "85.71", opts).outcome).toBe("match");
     expect(verifyAnswer("\\sqrt{2}", "1.41421356", { budgetMs: 1000 }).outcome).toBe("match");
     expect(verifyAnswer("165.47", "165.5", opts).outcome).toBe("match");
     expect(verifyAnswer("165.47", "165.5", { budgetMs: 1000, minSigDigits: 5 }).outcome).toBe("mismatch");

@@ -6,6 +6,7 @@ const file = new URL("../README.md", import.meta.url);
 const text = readFileSync(file, "utf8");
 const next = text.replace(
   /<!-- config:start -->[\s\S]*<!-- config:end -->/,
-  `<!-- config:start -->\n${settingsTable()}\n<!-- config:end -->`,
+  // A function, so "$" in a help text is not read as a replacement pattern.
+  () => `<!-- config:start -->\n${settingsTable()}\n<!-- config:end -->`,
 );
 writeFileSync(file, next);

@@ -98,7 +98,7 @@ export const settings = {
   restatedAnswers: {
     schema: z.enum(["reject", "accept"]),
     default: "reject",
-    help: "an answer that copies an expression of the question back unevaluated (\\binom{10}{3} for 'Compute $\\binom{10}{3}$'): reject (a mismatch) or accept",
+    help: "an answer that copies an expression of the question back unevaluated (\\binom{10}{3} for 'Compute \\binom{10}{3}'): reject (a mismatch) or accept",
   },
   cacheEntries: {
     schema: int(0, 10_000_000),

@@ -16,7 +16,9 @@ import tempfile
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 CLI = REPO / "bin" / "tinyv.js"
@@ -93,6 +95,14 @@ class TinyV:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         return self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[TinyV]:
+    """One rules-only server for the session; a conftest imports this fixture."""
+    s = TinyV()
+    yield s
+    assert s.stop() == 0
 
 
 def readme_flags(marker: str) -> List[str]:

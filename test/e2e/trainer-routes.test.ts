@@ -288,6 +288,12 @@ describe("trainer routes, rules only", () => {
       expect(body.failure_reason).toMatch(/expected_answer is missing/);
     });
 
+    it("answers /seed_session, which NeMo Gym's simple agent calls first, with an empty object", async () => {
+      const { status, body } = await post(server.httpUrl, "/seed_session", nemoBody("", "4"));
+      expect(status).toBe(200);
+      expect(body).toEqual({});
+    });
+
     it("rejects a body without a Responses object with 400", async () => {
       for (const body of [{ expected_answer: "4" }, { expected_answer: "4", response: { output: "x" } }]) {
         const res = await post(server.httpUrl, "/verify", body);

@@ -3,7 +3,7 @@ import { ErrorCode, type Verdict, VerifyBatchRequestSchema } from "../../gen/tin
 import { errorVerdict } from "../../hybrid/verifier.js";
 import { Code, ServiceError } from "../errors.js";
 import type { VerifierServiceImpl } from "../service.js";
-import { nemoGymVerify } from "./nemo-gym.js";
+import { nemoGymSeedSession, nemoGymVerify } from "./nemo-gym.js";
 import { openRlhf } from "./openrlhf.js";
 import type { Route } from "./route.js";
 import { slime } from "./slime.js";
@@ -15,6 +15,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map([
   ["/get_reward", openRlhf], // the path of OpenRLHF's own reward server (openrlhf.cli.serve_rm)
   ["/slime", slime],
   ["/verify", nemoGymVerify],
+  ["/seed_session", nemoGymSeedSession],
 ]);
 
 /**

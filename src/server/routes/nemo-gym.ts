@@ -60,6 +60,18 @@ function verifyFields(v: Verdict) {
   };
 }
 
+/**
+ * `POST /seed_session`, which NeMo Gym's simple agent calls on the resources server before each rollout;
+ * math_with_judge keeps SimpleResourcesServer's, which answers an empty object.
+ */
+export const nemoGymSeedSession: Route = {
+  method: "NemoGymSeedSession",
+  parse(body) {
+    object(body, "NeMo Gym /seed_session");
+    return { items: [], reply: () => ({}) };
+  },
+};
+
 /** NeMo Gym's failure fields (judge_failsafe's), when the verdict is not a clean one. */
 function failure(v: Verdict, instanceConfig: unknown) {
   const kind = v.error

@@ -2,9 +2,10 @@
 resources server.
 
 Pinned: nemo-gym 0.7.0 from PyPI, with math-verify 0.8.0 (math_with_judge's requirements.txt), whose wheel
-carries resources_servers/math_with_judge. Run as NeMo Gym's simple agent does its verify step
-(responses_api_agents/simple_agent/app.py): the task row's model_dump() | {"response": ...} posted with
-NeMo Gym's ServerClient to the resources server named in its global config, raise_for_status,
+carries resources_servers/math_with_judge. Run as NeMo Gym's simple agent does its resources-server calls
+(responses_api_agents/simple_agent/app.py): POST /seed_session, then the task row's model_dump() |
+{"response": ...} posted to /verify, with NeMo Gym's ServerClient, to the resources server named in its
+global config; raise_for_status,
 get_response_json, then SimpleAgentVerifyResponse.model_validate. The reply must also validate as
 math_with_judge's own LibraryJudgeMathVerifyResponse, and NeMo Gym's aggregate metrics (reward_profile,
 with math_with_judge's compute_metrics) must read it. The task rows are math_with_judge's data/example.jsonl.
@@ -21,6 +22,7 @@ from typing import Iterator
 
 import pytest
 import resources_servers.math_with_judge.app as math_with_judge
+from nemo_gym.base_resources_server import BaseSeedSessionResponse
 from nemo_gym.global_config import NEMO_GYM_CONFIG_DICT_ENV_VAR_NAME, ROLLOUT_INDEX_KEY_NAME, TASK_INDEX_KEY_NAME
 from nemo_gym.openai_utils import NeMoGymResponse
 from nemo_gym.reward_profile import compute_aggregate_metrics
@@ -75,6 +77,10 @@ def verify_all(client: ServerClient, rows: list) -> list:
     """The simple agent's verify step for each (row, response text), all in flight."""
 
     async def one(row: dict, text: str) -> dict:
+        # SimpleAgent.run seeds the resources server's session first.
+        seeded = await client.post(server_name="math_with_judge", url_path="/seed_session", json=row)
+        await raise_for_status(seeded)
+        BaseSeedSessionResponse.model_validate(await get_response_json(seeded))
         payload = SimpleAgentRunRequest.model_validate(row).model_dump() | {"response": response(text)}
         reply = await client.post(server_name="math_with_judge", url_path="/verify", json=payload)
         await raise_for_status(reply)
@@ -101,6 +107,7 @@ def test_verify_replies_validate_as_math_with_judge_responses(server, gym):
     before = server.calls("NemoGymVerify")
     results = verify_all(gym, rows)
     assert server.calls("NemoGymVerify") - before == len(rows)
+    assert server.calls("NemoGymSeedSession") >= len(rows)
     for (row, _), result in zip(rows, results):
         parsed = math_with_judge.LibraryJudgeMathVerifyResponse.model_validate(result)
         right = row[ROLLOUT_INDEX_KEY_NAME] == 0

@@ -64,7 +64,6 @@ const SPECIAL_TOKENS = [
 ];
 
 const SPECIAL = new RegExp(SPECIAL_TOKENS.map(escapeRegExp).join("|"), "g");
-const LLAMA2_SYSTEM = /<<SYS>>[\s\S]*?<<\/SYS>>/g;
 
 /** Remove every special token; trim. */
 export function stripSpecialTokens(text: string): string {
@@ -95,7 +94,7 @@ export function questionFromPrompt(prompt: string): string {
     );
     best = { at, text: rest.slice(0, end) };
   }
-  return stripSpecialTokens((best?.text ?? prompt).replace(LLAMA2_SYSTEM, ""));
+  return stripSpecialTokens(dropLlama2System(best?.text ?? prompt));
 }
 
 /** A chat message as OpenAI, Hugging Face and the trainers write it: content a string or a list of parts. */
@@ -127,6 +126,13 @@ export function questionOf(prompt: unknown): string {
   if (typeof prompt === "string") return questionFromPrompt(prompt);
   if (Array.isArray(prompt)) return questionFromMessages(prompt);
   return "";
+}
+
+/** Llama 2's `<<SYS>> ... <</SYS>>` block, removed by index: a lazy regex would be quadratic on unclosed ones. */
+function dropLlama2System(text: string): string {
+  const start = text.indexOf("<<SYS>>");
+  const end = start < 0 ? -1 : text.indexOf("<</SYS>>", start);
+  return end < 0 ? text : text.slice(0, start) + text.slice(end + "<</SYS>>".length);
 }
 
 function lastOf(text: string, markers: string[]): [at: number, after: string | undefined] {

@@ -15,6 +15,7 @@ for folder in "${@:-openrlhf slime_remote nemo_gym}"; do
     t0=$(now)
     uv venv -q "$work/venv-$f"
     uv pip install -q -p "$work/venv-$f" -r requirements.txt
+    if [ -f requirements-nodeps.txt ]; then uv pip install -q -p "$work/venv-$f" --no-deps -r requirements-nodeps.txt; fi
     t1=$(now)
     TINYV_CALLS_OUT="$work/calls-$f.json" "$work/venv-$f/bin/python" -m pytest -q >"$work/pytest-$f.log" 2>&1 \
       || { tail -30 "$work/pytest-$f.log"; exit 1; }

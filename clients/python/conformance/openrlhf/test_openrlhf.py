@@ -26,7 +26,7 @@ from transformers import PreTrainedTokenizerFast
 from openrlhf.datasets import PromptDataset
 from openrlhf.datasets.utils import blending_datasets
 from openrlhf.utils.agent import SingleTurnAgentExecutor
-from tinyv_server import readme_flags
+from tinyv_http import readme_flags
 
 RESULT_KEYS = ["score", "acc", "rule_match", "llm_asked", "llm_decided", "llm_failed", "item_error"]
 README_URL = "http://127.0.0.1:8080"

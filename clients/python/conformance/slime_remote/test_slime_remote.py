@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 import aiohttp
 
-from tinyv_server import readme_flags
+from tinyv_http import readme_flags
 
 CHATML = "<|im_start|>system\nPlease reason step by step.<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
 

@@ -20,8 +20,8 @@ type Res = http.ServerResponse;
 /**
  * The HTTP port: the same service over Connect (JSON or binary over HTTP/1.1, so
  * curl works) and gRPC-Web, plus plain endpoints: GET /metrics (Prometheus),
- * GET /healthz, and the trainer routes of routes/ (OpenRLHF's /openrlhf and /get_reward, /slime, and NeMo
- * Gym's /verify).
+ * GET /healthz, and the trainer routes of routes/ (OpenRLHF's /openrlhf and /get_reward, slime's /slime,
+ * NeMo Gym's /verify and /seed_session).
  */
 export class HttpTransport {
   readonly server: http.Server;

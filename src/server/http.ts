@@ -10,8 +10,8 @@ import { connectAdapter } from "./connect-adapter.js";
 import { ServiceError } from "./errors.js";
 import { type Problem, problemsKey } from "./json-check.js";
 import type { Metrics } from "./metrics.js";
-import { openRlhfReward } from "./openrlhf.js";
 import type { TransportOptions } from "./options.js";
+import { answer, ROUTES } from "./routes/index.js";
 import type { VerifierServiceImpl } from "./service.js";
 
 type Req = http.IncomingMessage;
@@ -20,7 +20,8 @@ type Res = http.ServerResponse;
 /**
  * The HTTP port: the same service over Connect (JSON or binary over HTTP/1.1, so
  * curl works) and gRPC-Web, plus plain endpoints: GET /metrics (Prometheus),
- * GET /healthz, POST /openrlhf (OpenRLHF's remote reward protocol).
+ * GET /healthz, and the trainer routes of routes/ (OpenRLHF's /openrlhf and /get_reward, slime's /slime,
+ * NeMo Gym's /verify and /seed_session).
  */
 export class HttpTransport {
   readonly server: http.Server;
@@ -98,16 +99,17 @@ export class HttpTransport {
         res.statusCode = this.serving ? 200 : 503;
         return void res.end(this.serving ? "SERVING\n" : "NOT_SERVING\n");
       }
-      if (path === "/openrlhf") {
-        if (req.method !== "POST") return reply(res, 405, { error: "POST a JSON body to /openrlhf" });
+      const route = ROUTES.get(path ?? "");
+      if (route) {
+        if (req.method !== "POST") return reply(res, 405, { error: `POST a JSON body to ${path}` });
         if (!this.options.auth.allows(req.headers.authorization))
           return reply(res, 401, { error: AUTH_FAILED });
-        this.metrics.rpcs.inc({ method: "OpenRLHF", transport: "http" });
+        this.metrics.rpcs.inc({ method: route.method, transport: "http" });
         const body = await readJson(req, this.options.maxMessageBytes);
-        return reply(res, 200, await openRlhfReward(body, this.impl));
+        return reply(res, 200, await answer(route, body, this.impl, this.metrics.observe));
       }
       reply(res, 404, {
-        error: `no route for ${req.method} ${path}; see /tinyv.v1.VerifierService/*, /metrics, /healthz, /openrlhf`,
+        error: `no route for ${req.method} ${path}; see /tinyv.v1.VerifierService/*, /metrics, /healthz, ${[...ROUTES.keys()].join(", ")}`,
       });
     } catch (err) {
       const status = err instanceof ServiceError ? (err.code === Code.ResourceExhausted ? 413 : 400) : 500;

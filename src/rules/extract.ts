@@ -7,6 +7,7 @@
  */
 import { braced } from "./braces.js";
 import { hasProse, proseChangesMeaning } from "./prose.js";
+import { trimEnd } from "./text.js";
 
 export type ExtractHow = "boxed" | "marker" | "bold" | "bare" | "math" | "number";
 
@@ -91,7 +92,7 @@ const CHOICE = /(?:option|choice)\s+is([^\n]*)/gi;
 
 /** "So", "therefore" at the start of a sentence, in languages that mark conclusions so. */
 const WEAK =
-  /(?:^|[\n.。!?！？]\s*)(?:所以|因此|故|综上所述|综上|よって|したがって|ゆえに|따라서|그러므로|donc|ainsi|par\s+cons[ée]quent|por\s+lo\s+tanto|por\s+tanto|as[ií]\s+que|portanto|logo|quindi|dunque|pertanto|somit|daher|folglich|Also(?=[,\s]+(?:ist|sind|betr(?:ä|ae)gt|ergibt|erhalten|gilt|folgt|hat|haben)\b)|следовательно|итак|таким\s+образом|إذن|اذن|لذلك|لذا|وبالتالي|بالتالي)[,，:：\s]*([^\n.。!?！？]*)/giu;
+  /(?:^|[\n.。!?！？])[^\S\n]{0,3}(?:所以|因此|故|综上所述|综上|よって|したがって|ゆえに|따라서|그러므로|donc|ainsi|par\s+cons[ée]quent|por\s+lo\s+tanto|por\s+tanto|as[ií]\s+que|portanto|logo|quindi|dunque|pertanto|somit|daher|folglich|Also(?=[,\s]+(?:ist|sind|betr(?:ä|ae)gt|ergibt|erhalten|gilt|folgt|hat|haben)\b)|следовательно|итак|таким\s+образом|إذن|اذن|لذلك|لذا|وبالتالي|بالتالي)([^\n.。!?！？]*)/giu;
 
 /** The ranked candidates of a response (none: no answer at all). */
 export function candidates(response: string): Candidate[] {
@@ -166,12 +167,18 @@ function firstSentence(rest: string): string {
 
 /** The body of a value that is one math span (or one bold span) and nothing else but punctuation. */
 function onlySpan(value: string): string | undefined {
-  const m =
-    /^\s*(?:\*\*)?\s*(?:\$\$([^$]+)\$\$|\$([^$]+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\])\s*(?:\*\*)?[\s.,;:!]*$/.exec(
-      value,
-    );
-  const body = m ? (m[1] ?? m[2] ?? m[3] ?? m[4]) : /^\s*\*\*([^*]+)\*\*[\s.,;:!]*$/.exec(value)?.[1];
-  return body?.trim();
+  let v = trimEnd(value.trim(), ".,;:!").trim();
+  const bold = v.startsWith("**") && v.endsWith("**") && v.length > 4;
+  if (bold) v = v.slice(2, -2).trim();
+  for (const [o, c] of DELIMITERS) {
+    if (v.startsWith(o) && v.endsWith(c) && v.length > o.length + c.length) {
+      const body = v.slice(o.length, -c.length);
+      // One span: no delimiter inside ("$3$ or $4$" is two).
+      if (!body.includes(c) && !(o === "$" && body.includes("$"))) return body.trim();
+      return undefined;
+    }
+  }
+  return bold && !v.includes("**") ? v : undefined;
 }
 
 function lastMatch(text: string, patterns: RegExp[]): { at: number; value: string } | undefined {
@@ -190,7 +197,7 @@ function lastBold(tail: string): string | undefined {
   let last: string | undefined;
   for (const m of tail.matchAll(/\*\*([^*\n]{1,200})\*\*/g)) {
     const body = (m[1] as string).replace(/\$/g, " ").trim();
-    if (/\d|\\/.test(body)) last = body.replace(/[.。,:：]+$/, "").trim();
+    if (/\d|\\/.test(body)) last = trimEnd(body, ".。,:：").trim();
   }
   return last;
 }

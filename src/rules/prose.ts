@@ -1,3 +1,5 @@
+import { trimEnd } from "./text.js";
+
 /**
  * What the rules know about prose next to an answer: the closed-class words that
  * change what a number means (negations, hedges, bounds, corrections, operations,
@@ -16,13 +18,14 @@ const MEANING_EN = new Set(
     "undefined undetermined indeterminate know idea sure either or vs versus alternatively " +
     // bounds and approximations
     "least most more less fewer greater smaller larger bigger higher lower under over above below beyond within " +
-    "between than exceeds exceed exceeding up upto nearly almost approximately approx about around roughly " +
-    "circa some several many multiple infinitely any all every each few " +
+    "between than exceeds exceed exceeding upto nearly almost approximately approx about around roughly " +
+    "circa some several many multiple infinitely any few " +
     // corrections
     "wait actually instead rather correction oops sorry hmm hm scratch redo recheck mistake " +
     // operations and number words
+    // ("sum", "product", "of" name results: "the product of the roots is 42" is 42)
     "plus minus times divided multiplied over half halves twice double triple quadruple thrice quarter quarters " +
-    "third thirds fifth fifths sum product difference quotient squared cubed square cube root power percent of " +
+    "third thirds fifth fifths squared cubed " +
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " +
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds " +
     "thousand thousands million millions billion billions trillion trillions dozen dozens score pair couple " +
@@ -98,7 +101,7 @@ const FUNCTION_EN = new Set(
   ).split(/\s+/),
 );
 
-const letters = (w: string) => w.toLowerCase().replace(/[.,;:!?'"()]+$/g, "");
+const letters = (w: string) => trimEnd(w.toLowerCase(), ".,;:!?'\"()");
 
 /** Whether a word changes the meaning of the math it stands next to. */
 export function changesMeaning(word: string): boolean {
@@ -107,8 +110,12 @@ export function changesMeaning(word: string): boolean {
   return MEANING_CJK.some((c) => w.includes(c));
 }
 
+/** Phrases whose words alone say nothing: "up to 5" is a bound. */
+const MEANING_PHRASES = /\bup\s+to\b|\bno\s+more\b|\bor\s+so\b/i;
+
 /** Whether a run of prose (LaTeX and all: "\\text{not } 3") holds any word that changes meaning. */
 export function proseChangesMeaning(text: string): boolean {
+  if (MEANING_PHRASES.test(text)) return true;
   return (text.match(/[\p{L}\p{M}'’-]+/gu) ?? []).some((w) => changesMeaning(w));
 }
 

@@ -31,7 +31,10 @@ export async function startTinyv(args: string[] = [], env: NodeJS.ProcessEnv = {
     err += d;
   });
   const ports = await new Promise<[number, number]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tinyv did not start: ${err}`)), 30_000);
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL"); // never leave a server behind
+      reject(new Error(`tinyv did not start within 30 s: ${err}`));
+    }, 30_000);
     proc.stdout?.on("data", (d) => {
       out += d;
       const g = /^listening on .*:(\d+)$/m.exec(out);

@@ -69,7 +69,9 @@ export function valuesEqual(gold: Value, answer: Value, ctx: CompareContext): bo
     return valuesEqual(unlabel(g), unlabel(a), ctx);
   switch (g.t) {
     case "scalar":
-      return a.t === "scalar" && scalarEq(g.node, a.node, ctx);
+      if (a.t !== "scalar" || (g.unit !== undefined && a.unit !== undefined && g.unit !== a.unit))
+        return false;
+      return scalarEq(g.node, a.node, ctx);
     case "text":
       return a.t === "text" && textKey(g.s) === textKey(a.s);
     case "list":
@@ -192,6 +194,7 @@ function relEq(
   ctx: CompareContext,
 ): boolean {
   if (g.ops.length !== a.ops.length) return false;
+  if (g.ops.length === 1 && g.ops[0] === "=" && a.ops[0] === "=" && proportional(g, a, ctx)) return true;
   const same =
     g.ops.every((o, i) => o === a.ops[i]) && g.items.every((x, i) => scalarEq(x, a.items[i] as Node, ctx));
   if (same) return true;
@@ -200,6 +203,51 @@ function relEq(
     g.ops.every((o, i) => o === FLIP[a.ops[n - 2 - i] as string]) &&
     g.items.every((x, i) => scalarEq(x, a.items[n - 1 - i] as Node, ctx))
   );
+}
+
+/**
+ * Two equations L = R are the same when L - R of one is a nonzero constant times
+ * L - R of the other (a plane 2x - 3y + z - 7 = 0, its negation, its double): the
+ * ratio, at seeded points, is one number, and where one side vanishes so does the other.
+ */
+function proportional(
+  g: Extract<Value, { t: "rel" }>,
+  a: Extract<Value, { t: "rel" }>,
+  ctx: CompareContext,
+): boolean {
+  const diff = (r: Extract<Value, { t: "rel" }>): Node => ({
+    k: "bin",
+    op: "-",
+    a: r.items[0] as Node,
+    b: r.items[1] as Node,
+  });
+  const [fg, fa] = [diff(g), diff(a)];
+  const vars = [...new Set([...freeSymbols(fg), ...freeSymbols(fa)])];
+  if (vars.length === 0) return false;
+  let ratio: Complex | undefined;
+  let agree = 0;
+  for (const pt of points(vars)) {
+    ctx.budget.check();
+    let x: Complex;
+    let y: Complex;
+    try {
+      x = evalComplex(fg, pt.complex, ctx.budget);
+      y = evalComplex(fa, pt.complex, ctx.budget);
+    } catch (e) {
+      if (e instanceof EvaluationError) continue;
+      throw e;
+    }
+    if (!isFiniteC(x) || !isFiniteC(y)) continue;
+    if (y.abs() < 1e-12 || x.abs() < 1e-12) {
+      if (y.abs() >= 1e-12 || x.abs() >= 1e-12) return false;
+      continue;
+    }
+    const r = x.div(y);
+    if (ratio === undefined) ratio = r;
+    else if (!close(r, ratio, 1e-9)) return false;
+    agree++;
+  }
+  return agree >= MIN_AGREEING_POINTS;
 }
 
 /** Gold `b < a < d < c` (an ordering) against the list `b, a, d, c` in the same order. */

@@ -95,6 +95,10 @@ export function normalizeLatex(input: string): string {
     "\\",
   );
   s = s.replace(/<sup>([^<]*)<\/sup>/g, "^{$1}").replace(/<sub>([^<]*)<\/sub>/g, "_{$1}");
+  // "22,\!333": a comma with a negative thin space is LaTeX's thousands separator.
+  s = s.replace(/(\d),\\!\s*(?=\d{3}(?!\d))/g, "$1");
+  // Ordinals written as superscripts: 3^{\text{rd}}, 21^{st}.
+  s = s.replace(/(\d)\s*\^\s*(?:\{\s*)?(?:\\text(?:rm)?\s*\{\s*)?(?:st|nd|rd|th)(?:\s*\})?(?:\s*\})?/g, "$1");
   for (const [re, rep] of UNICODE) s = s.replace(re, rep);
   s = s.replace(/\\left\.|\\right\./g, " ");
   // Named sets that are intervals or empty.

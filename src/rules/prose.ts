@@ -195,3 +195,44 @@ export function qualifiedVars(words: readonly string[], vars: ReadonlySet<string
   }
   return named;
 }
+
+/** Spellings of one unit. */
+const UNIT_SYNONYMS: Record<string, string[]> = {
+  m: ["meter", "metre", "meters", "metres"],
+  cm: ["centimeter", "centimetre", "centimeters", "centimetres"],
+  mm: ["millimeter", "millimetre", "millimeters", "millimetres"],
+  km: ["kilometer", "kilometre", "kilometers", "kilometres"],
+  in: ["inch", "inches"],
+  ft: ["foot", "feet"],
+  yd: ["yard", "yards"],
+  mi: ["mile", "miles"],
+  g: ["gram", "grams", "gramme", "grammes"],
+  kg: ["kilogram", "kilograms", "kilo", "kilos"],
+  mg: ["milligram", "milligrams"],
+  lb: ["lbs", "pound", "pounds"],
+  oz: ["ounce", "ounces"],
+  s: ["sec", "secs", "second", "seconds"],
+  min: ["mins", "minute", "minutes"],
+  h: ["hr", "hrs", "hour", "hours"],
+  l: ["liter", "litre", "liters", "litres"],
+  ml: ["milliliter", "millilitre", "milliliters", "millilitres"],
+  usd: ["dollar", "dollars", "$"],
+  cent: ["cents", "¢"],
+};
+const UNIT_OF = new Map<string, string>();
+for (const [key, names] of Object.entries(UNIT_SYNONYMS)) {
+  UNIT_OF.set(key, key);
+  for (const n of names) UNIT_OF.set(n, key);
+}
+
+/** One key for the spellings of a unit phrase: "Meters" and "m" are "m"; "apples" is "apple". */
+export function unitKey(words: readonly string[]): string {
+  return words
+    .map((raw) => {
+      const w = letters(raw);
+      const known = UNIT_OF.get(w);
+      if (known) return known;
+      return w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w;
+    })
+    .join(" ");
+}

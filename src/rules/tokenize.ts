@@ -243,7 +243,8 @@ function pushLetters(run: string, push: (t: Token) => void, besideProse: boolean
   if (FUNCTIONS.has(run)) push({ t: "cmd", s: run });
   else if (lower === "and" || lower === "or") push({ t: "op", s: lower });
   else if (run === "pi") push({ t: "id", s: "pi" });
-  else if (run.length >= 3 || (besideProse && SHORT_WORDS.has(lower))) push({ t: "word", s: run });
+  else if (run.length >= 3 || lower === "vs" || (besideProse && SHORT_WORDS.has(lower)))
+    push({ t: "word", s: run });
   else for (const ch of run) push({ t: "id", s: ch });
 }
 

@@ -1,7 +1,7 @@
 /** Interpretation of syntax trees as typed answer values (what the answer *is*, not how it was written). */
 import type { Node } from "./ast.js";
 import { realConstant } from "./numeric.js";
-import { changesMeaning, isLabel, isUnitPhrase, qualifiedVars } from "./prose.js";
+import { changesMeaning, isLabel, isUnitPhrase, qualifiedVars, unitKey } from "./prose.js";
 import { freeSymbols, renameSymbols } from "./symbols.js";
 
 export interface Interval {
@@ -16,7 +16,8 @@ export interface Interval {
 }
 
 export type Value =
-  | { t: "scalar"; node: Node }
+  /** `unit`: the unit or counted noun written after it ("cm" for "5 cm"), as a key. */
+  | { t: "scalar"; node: Node; unit?: string }
   /** A named value: `x = 2`, `Maximum = 2`. */
   | { t: "eq"; name: string; value: Value }
   | { t: "fdef"; name: string; params: string[]; body: Node }
@@ -273,7 +274,11 @@ function interpretRel(ops: string[], items: Node[]): Value {
     } else if (!qualified && [...(text.lead ?? []), ...tail].some(changesMeaning)) {
       return { t: "text", s: [...(text.lead ?? []), ...tail].join(" ") };
     }
-    return interpretNode(first);
+    const value = interpretNode(first);
+    // "5 cm" and "5 km" differ; "5 cm" and "5" do not (the unit may be left out).
+    return !qualified && value.t === "scalar" && isUnitPhrase(tail)
+      ? { ...value, unit: unitKey(tail) }
+      : value;
   }
   if (ops.length === 1 && ops[0] === "label") {
     const words = (first as Extract<Node, { k: "text" }>).words;
@@ -285,6 +290,9 @@ function interpretRel(ops: string[], items: Node[]): Value {
     const set = interpretNode(second);
     if (first.k === "sym" && asRealSet(set))
       return { t: "realset", parts: asRealSet(set) as Interval[], v: first.name };
+    // "upto x \\in [a, b]" reads as a product of letters in a set: not a statement about one variable.
+    if (strict && first.k !== "sym")
+      throw new InterpretError("membership of something that is not a variable");
     return set;
   }
   if (ops.length === 1 && ops[0] === "=") {
@@ -305,9 +313,12 @@ function approximation(ops: string[], items: Node[]): Value {
   const [first, second] = items as [Node, Node];
   if (ops.length !== 1) throw new InterpretError("a chain of approximations");
   if (first.k === "sym") return interpretNode(second);
-  const a = realConstant(first);
+  // The approximate side is a number: "A ≈ 1.36 vs 2.36" is not an answer.
   const b = realConstant(second);
-  if (a !== undefined && b !== undefined) {
+  if (interpretNode(second).t !== "scalar" || b === undefined)
+    throw new InterpretError("an approximation by something not a number");
+  const a = realConstant(first);
+  if (a !== undefined) {
     const decimals = second.k === "num" ? (second.decimals ?? 0) : undefined;
     const tol = decimals === undefined ? 1e-2 * Math.max(1, Math.abs(a)) : 0.5 * 10 ** -decimals;
     if (Math.abs(a - b) > tol * (1 + 1e-9)) throw new InterpretError("an approximation that does not hold");
@@ -321,6 +332,38 @@ function functionHead(n: Node): { name: string; params: string[] } | undefined {
   const params = n.b.k === "sym" ? [n.b] : n.b.k === "group" ? n.b.items : [];
   if (params.length === 0 || !params.every((p) => p.k === "sym")) return undefined;
   return { name: n.a.name, params: params.map((p) => (p as { name: string }).name) };
+}
+
+/**
+ * The name a left side gives its value, when it is only a name: points and
+ * segments (AB, |PQ|), a ratio of names (A:B), a function at a point (f(3)). Not
+ * "2x" or "x + 1": those are equations to solve.
+ */
+function labelName(n: Node): string | undefined {
+  switch (n.k) {
+    case "sym":
+      return n.name;
+    case "bin": {
+      if (n.op !== "*" && n.op !== "/") return undefined;
+      // Point names (AB, A:B) are capitals; "xy = 5" is a curve, not a name.
+      const name = joinNames(n.a, n.b, n.op === "*" ? "" : ":");
+      return name && /^[A-Z|:_0-9]+$/.test(name) ? name : undefined;
+    }
+    case "call":
+      if (n.fn === "abs") {
+        const inner = labelName(n.args[0] as Node);
+        return inner && `|${inner}|`;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+function joinNames(a: Node, b: Node, sep: string): string | undefined {
+  const x = labelName(a);
+  const y = x && labelName(b);
+  return y ? `${x}${sep}${y}` : undefined;
 }
 
 /**
@@ -344,6 +387,11 @@ function equation(lhs: Node, rhs: Node): Value | undefined {
   if (head) {
     binds([head.name]);
     return { t: "fdef", ...head, body: rhs };
+  }
+  // |PQ| = 5, AB = 5, A:B = 3:8: the left side names the value on the right.
+  const name = labelName(lhs);
+  if (name && [...freeSymbols(rhs)].every((v) => !freeSymbols(lhs).has(v))) {
+    return { t: "eq", name, value: interpretNode(rhs) };
   }
   // (f(n), g(n)) = (n, 1): a system.
   if (lhs.k === "group" && rhs.k === "group" && lhs.items.length === rhs.items.length) {

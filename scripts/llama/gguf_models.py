@@ -1,6 +1,6 @@
 """Write the tiny Qwen2-architecture GGUF judges the llama.cpp tests serve (no Hub, no download).
 
-    python gguf_models.py OUT_DIR        # writes true.gguf, false.gguf, think.gguf, random.gguf
+    python gguf_models.py OUT_DIR    # writes true.gguf, false.gguf, think.gguf, random.gguf, tokens.json
 
 The vocabulary is byte-level BPE as Qwen2's (the 256 byte tokens, GPT-2's byte-to-unicode mapping),
 plus the few whole tokens the judges answer with (" True", " False", "<think>", "</think>") and
@@ -18,6 +18,7 @@ yields the chain below, and the runner-up at the verdict is the other side, with
 Format: llama.cpp's GGUF (gguf-py, the package llama.cpp publishes on PyPI as `gguf`).
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -179,6 +180,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for kind in ("true", "false", "think", "random"):
         write(kind, out / f"{kind}.gguf")
+    # The verdict tokens' ids, for a test's logit_bias.
+    (out / "tokens.json").write_text(json.dumps({w: tok(w) for w in (" True", " False")}))
 
 
 if __name__ == "__main__":

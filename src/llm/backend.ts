@@ -18,16 +18,21 @@ export class Backend {
   inFlight = 0;
   /** Set when the server refused `logprobs` once (an old llama.cpp, say): stop asking. */
   noLogprobs = false;
+  /** When a call there last got its answer, and when a stuck connection was last warned of (judge.ts). */
+  answeredAt = 0;
+  stuckWarnedAt = Number.NEGATIVE_INFINITY;
   /** A check of /models in flight (see check()). */
   checking: Promise<void> | undefined;
   private readonly http: Http1Client;
   private readonly completions: string;
   private readonly models: string;
+  private readonly propsPath: string;
   private readonly headers: Record<string, string>;
 
   constructor(
     readonly url: string,
-    readonly limit: number,
+    /** Calls in flight at most: --llm-concurrency, or fewer where the server has fewer slots (llama.cpp). */
+    public limit: number,
     apiKey: string,
     private readonly timeoutMs: number,
   ) {
@@ -37,6 +42,8 @@ export class Backend {
     this.http = new Http1Client(base, limit + 2);
     this.completions = new URL("chat/completions", base).pathname;
     this.models = new URL("models", base).pathname;
+    // llama.cpp serves /props beside /v1, not under it.
+    this.propsPath = new URL("../props", base).pathname;
     this.headers = {
       "content-type": "application/json",
       accept: "application/json",
@@ -98,6 +105,11 @@ export class Backend {
         this.checking = undefined;
       });
     return this.checking;
+  }
+
+  /** llama.cpp's GET /props (its slot count, among others). */
+  props(timeoutMs: number): Promise<unknown> {
+    return this.send("GET", this.propsPath, undefined, undefined, timeoutMs);
   }
 
   /** Drop the idle keep-alive connections. */

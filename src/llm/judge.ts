@@ -238,10 +238,12 @@ export class LlmJudge implements Judge {
         waitMs = err.retryInMs;
         continue;
       }
+      const sentAt = Date.now();
       try {
         this.counters.calls++;
         const v = await this.attempt(backend, prompt, profile, signal);
         backend.circuit.succeeded();
+        backend.answeredAt = Date.now();
         return v;
       } catch (err) {
         if (signal.aborted) {
@@ -263,8 +265,12 @@ export class LlmJudge implements Judge {
           }
           return last;
         }
+        // A timeout while other calls there were answered: this connection was not read (see fitLlamaCpp),
+        // the server is fine. Say so, and retry on a fresh connection without counting it against the server.
+        const stuck = f.timeout && backend.answeredAt > sentAt;
+        if (stuck) this.warnStuck(backend);
         // 429 is the server shedding load, not failing: back off, but leave its circuit closed.
-        if (f.status === 429) backend.circuit.abandonProbe();
+        if (f.status === 429 || stuck) backend.circuit.abandonProbe();
         else if (
           backend.circuit.failed({ detail: f.detail, timeout: f.timeout, kind: f.kind, at: Date.now() })
         ) {
@@ -278,6 +284,16 @@ export class LlmJudge implements Judge {
       previous = backend;
     }
     return last;
+  }
+
+  private warnStuck(b: Backend): void {
+    const now = Date.now();
+    if (now - b.stuckWarnedAt < 60_000) return;
+    b.stuckWarnedAt = now;
+    this.log(
+      "warn",
+      `LLM calls to ${b.url} time out while others there are answered: the server is not reading some of our connections (llama.cpp: fewer --threads-http than calls in flight). Lower --llm-concurrency, or start it with --threads-http above it`,
+    );
   }
 
   private async attempt(backend: Backend, prompt: string, profile: ModelProfile, signal: AbortSignal) {
@@ -330,11 +346,42 @@ export class LlmJudge implements Judge {
       .join("; ");
   }
 
+  /**
+   * llama.cpp's server binds each connection to one of its HTTP threads for as
+   * long as the connection is kept alive, and it has a few more threads than
+   * slots (`--threads-http`, default slots + 4). A request on a connection beyond
+   * them is not read until another connection sits idle for its 5 s keep-alive
+   * timeout, or never while our client keeps the others busy: 5 s stalls and
+   * 30 s timeouts at 64 in flight against its defaults (4 slots, 8 threads).
+   * More calls in flight than slots only wait in its queue anyway, so keep
+   * at most its slot count (from /props) in flight there.
+   */
+  private async fitLlamaCpp(b: Backend, timeoutMs: number): Promise<void> {
+    let slots: unknown;
+    try {
+      slots = ((await b.props(timeoutMs)) as { total_slots?: unknown } | null)?.total_slots;
+    } catch {
+      return; // behind a proxy that hides /props, say: the stall warning in call() still tells
+    }
+    if (typeof slots !== "number" || !Number.isInteger(slots) || slots < 1) return;
+    const limit = Math.min(slots, this.opts.concurrency);
+    if (limit === b.limit) return;
+    b.limit = limit;
+    if (limit < this.opts.concurrency) {
+      this.log(
+        "info",
+        `LLM at ${b.url} is llama.cpp with ${slots} slots: at most ${slots} calls in flight there, not ${this.opts.concurrency} (more would wait on connections its HTTP threads do not read; start it with more --parallel slots to raise this)`,
+      );
+    }
+    this.pool.pumpSoon();
+  }
+
   /** GET /models on one backend, remembering why it failed. */
   private async listModels(b: Backend, timeoutMs: number) {
     try {
       const found = await listModels(b, timeoutMs, this.closing.signal);
       this.modelsFailures.delete(b.url);
+      if (found.llamaCpp) await this.fitLlamaCpp(b, timeoutMs);
       return found;
     } catch (err) {
       const f = describeFailure(err, b.url, timeoutMs);
@@ -435,11 +482,12 @@ async function listModels(b: Backend, timeoutMs: number, closing: AbortSignal) {
   const page = await b.client.models
     .list({ timeout: timeoutMs, signal: own.signal })
     .finally(() => closing.removeEventListener("abort", onClose));
-  const data = page.data as { id: string; root?: string }[];
+  const data = page.data as { id: string; root?: string; owned_by?: string }[];
   if (!data.length || typeof data[0]?.id !== "string") throw new Error("/v1/models lists no model");
   return {
     ids: data.map((m) => m.id),
     roots: data.flatMap((m) => (typeof m.root === "string" ? [m.root] : [])),
+    llamaCpp: data[0]?.owned_by === "llamacpp",
   };
 }
 

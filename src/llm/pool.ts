@@ -81,6 +81,11 @@ export class Pool {
     });
   }
 
+  /** A backend's limit changed: hand out what it frees. */
+  pumpSoon(): void {
+    queueMicrotask(() => this.pump());
+  }
+
   release(b: Backend): void {
     b.released();
     this.pump();

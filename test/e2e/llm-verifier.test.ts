@@ -1,6 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DecidedBy,
@@ -12,6 +11,7 @@ import {
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { FakeVllm, type FakeVllmOptions, until } from "../support/fake-vllm.js";
+import { health, untilServing } from "../support/health.js";
 import { grpcClient, openStream, startTinyv, streamAll, type Tinyv, unary } from "../support/tinyv.js";
 
 // End to end: `tinyv serve` (the built binary) with the vLLM stand-in as its LLM backend.
@@ -33,26 +33,6 @@ const rejected = (id: string, answer = "one half", opts: Init = {}) =>
   });
 
 const fixtures = { "one half": { text: "True", pTrue: 0.9 }, "0.6": { text: "False", pTrue: 0.2 } };
-
-/** What gRPC health and /healthz say, as a probe would ask. */
-async function health(server: Tinyv): Promise<{ grpc: string; http: number }> {
-  const Health = grpc.makeGenericClientConstructor(healthService, "Health");
-  const client = new Health(server.grpcAddress, grpc.credentials.createInsecure());
-  try {
-    const res = await unary<{ status: string }>(client, "check", { service: "" });
-    return { grpc: res.status, http: (await fetch(`${server.httpUrl}/healthz`)).status };
-  } finally {
-    client.close();
-  }
-}
-
-async function untilServing(server: Tinyv, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while ((await health(server)).grpc !== "SERVING") {
-    if (Date.now() > end) throw new Error(`tinyv not SERVING after ${ms} ms: ${server.stderr()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("tinyv serve with the vLLM stand-in", () => {
   let llm: FakeVllm;

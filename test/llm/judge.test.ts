@@ -392,6 +392,20 @@ describe("LlmJudge against the vLLM stand-in", () => {
     expect(later.some((r) => /circuit open/.test(r.detail ?? ""))).toBe(true);
   });
 
+  it("a call that times out while others there are answered is retried, warned of, and not held against the server", async () => {
+    // As llama.cpp does with a connection none of its HTTP threads reads.
+    const f = await standIn({
+      latencyMs: 30,
+      script: (c) => (c.n === 1 ? { hang: true } : { text: "True" }),
+    });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], { model: "zhangchenxu/TinyV-1.5B", timeoutMs: 500, retries: 1 }, logs);
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => j.judge(item(`s${i}`))));
+    expect(rs.map((r) => r.outcome)).toEqual(Array(8).fill("true"));
+    expect(logs.filter((l) => /time out while others there are answered/.test(l))).toHaveLength(1);
+    expect(j.backends()[0]?.healthy).toBe(true);
+  });
+
   it("a wrong API key is named in the verdict's detail, and the ready wait ends at once", async () => {
     const f = await standIn({ apiKey: "right" });
     const logs: string[] = [];

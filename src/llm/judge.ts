@@ -456,7 +456,7 @@ export class LlmJudge implements Judge {
       if (!this.closed) {
         this.log(
           "warn",
-          `LLM not ready after ${Math.round(this.opts.readyTimeoutMs / 1000)}s (${why}); continuing: until it answers, items get the rule verdict with LLM outcome ERROR`,
+          `LLM not ready after ${Math.round((Date.now() - started) / 1000)}s (${why}); continuing: until it answers, items get the rule verdict with LLM outcome ERROR`,
         );
       }
     }

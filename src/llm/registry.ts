@@ -156,10 +156,15 @@ export function pickProfile(
  * without trailing quantization or precision tags (`-Q8_0`, `.Q4_K_M`, `-IQ4_XS`, `-f16`, `-bf16`, `-AWQ`).
  */
 export function modelKey(name: string): string {
-  let key = (name.replace(/\/+$/, "").split("/").pop() ?? "").toLowerCase().replace(/\.gguf$/, "");
-  const tag = /[-._](?:i?q\d(?:_[a-z0-9]+)*|f16|f32|bf16|fp16|fp8|int[48]|awq|gptq|gguf)$/;
-  while (tag.test(key)) key = key.replace(tag, "");
-  return key;
+  let key = (name.replace(/\/+$/, "").split("/").pop() ?? "").toLowerCase();
+  if (key.endsWith(".gguf")) key = key.slice(0, -".gguf".length);
+  // Tag by tag from the end, each the text after the last "-" or "." (anchored, so linear).
+  const tag = /^(?:i?q\d[a-z0-9_]*|f16|f32|bf16|fp16|fp8|int4|int8|awq|gptq|gguf)$/;
+  for (;;) {
+    const cut = Math.max(key.lastIndexOf("-"), key.lastIndexOf("."));
+    if (cut <= 0 || !tag.test(key.slice(cut + 1))) return key;
+    key = key.slice(0, cut);
+  }
 }
 
 function findByKey(registry: Map<string, ModelProfile>, name: string): ModelProfile | undefined {

@@ -57,8 +57,11 @@ async function llama(
   return l;
 }
 
+/** One rule worker: these items are rule-rejected at once, and starting fewer threads keeps a busy machine's start short. */
+const ONE_WORKER = ["--workers", "1"];
+
 async function tinyv(args: string[]) {
-  const server = await startTinyv(args);
+  const server = await startTinyv([...ONE_WORKER, ...args]);
   const client = grpcClient(server.grpcAddress);
   cleanups.push(async () => {
     client.close();
@@ -109,7 +112,7 @@ describe("tinyv serve with llama.cpp's llama-server", () => {
   it("waits through the engine's start (refused, then 503 Loading model), NOT_SERVING until it answers", async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/v1`;
-    const server = await startTinyv(["--llm-url", url]);
+    const server = await startTinyv([...ONE_WORKER, "--llm-url", url]);
     const client = grpcClient(server.grpcAddress);
     cleanups.push(async () => {
       client.close();
@@ -147,7 +150,8 @@ describe("tinyv serve with llama.cpp's llama-server", () => {
     const engines = await Promise.all(
       (["true", "false", "random"] as const).map((k) => llama(k, ["--alias", "zhangchenxu/TinyV-1.5B"])),
     );
-    const servers = await Promise.all(engines.map((l) => tinyv(["--llm-url", l.url, "--mode", "llm_only"])));
+    const servers = [];
+    for (const l of engines) servers.push(await tinyv(["--llm-url", l.url, "--mode", "llm_only"]));
     const [vt, vf, vu] = await Promise.all(
       servers.map((t) => unary<Verdict>(t.client, "Verify", rejected("v", "one half"))),
     );
@@ -249,7 +253,7 @@ describe("tinyv serve with llama.cpp's llama-server", () => {
 
   it("a wrong API key: the detail quotes the engine's 401 and names --llm-api-key", async () => {
     const l = await llama("true", ["--alias", "zhangchenxu/TinyV-1.5B", "--api-key", "right-key"]);
-    const server = await startTinyv(["--llm-url", l.url, "--llm-api-key", "wrong-key"]);
+    const server = await startTinyv([...ONE_WORKER, "--llm-url", l.url, "--llm-api-key", "wrong-key"]);
     const client = grpcClient(server.grpcAddress);
     cleanups.push(async () => {
       client.close();

@@ -16,6 +16,8 @@ step "proto lint (buf)"
 npx buf lint
 step "generated code is fresh"
 bash scripts/check-generated.sh
+step "llama.cpp's llama-server for the LLM tests (built once, cached by version)"
+bash scripts/llama/build.sh
 step "TypeScript tests (vitest)"
 npx vitest run
 

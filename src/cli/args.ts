@@ -12,6 +12,38 @@ const SETTING_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
   ]),
 );
 
+/** Settings that are on/off: their flag may stand alone (`--soft-reward`) or take a value (`--soft-reward false`). */
+const BOOLEAN_FLAGS = new Set(
+  (Object.keys(settings) as SettingKey[])
+    .filter((key) => typeof settings[key].default === "boolean")
+    .map((key) => `--${flagName(key)}`),
+);
+const BOOLEAN_WORDS = new Set(["true", "false", "1", "0"]);
+
+/** `--flag` alone, or followed by something that is not a boolean word, means `--flag=true`. */
+function bareBooleans(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (!BOOLEAN_FLAGS.has(arg)) {
+      out.push(arg);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next !== undefined && BOOLEAN_WORDS.has(next.toLowerCase())) {
+      out.push(`${arg}=${next.toLowerCase()}`);
+      i++;
+    } else {
+      out.push(`${arg}=true`);
+    }
+  }
+  return out;
+}
+
 export interface Parsed {
   config: Config;
   own: Record<string, string | boolean | string[] | undefined>;
@@ -28,7 +60,7 @@ export function parseCommand(
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: argv,
+      args: bareBooleans(argv),
       options: { ...SETTING_FLAGS, config: { type: "string" }, ...own },
       allowPositionals,
       strict: true,

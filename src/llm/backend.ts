@@ -1,44 +1,49 @@
 import OpenAI, { APIConnectionError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
+import { Circuit } from "./circuit.js";
+import { describeFailure } from "./failure.js";
 import { sdkFetch } from "./http-fetch.js";
 import { Http1Client, HttpTimeout } from "./http1.js";
 
-/** Consecutive failures that open a backend's circuit. */
-const TRIP_AFTER = 5;
-const COOLDOWN_MIN_MS = 1_000;
-const COOLDOWN_MAX_MS = 30_000;
+/** The longest a check of an open backend's /models may take. */
+const CHECK_TIMEOUT_MS = 2_000;
 
 /**
- * One OpenAI-compatible server: its client, its calls in flight, and a circuit
- * breaker. After TRIP_AFTER failures in a row the circuit opens and the backend
- * gets no calls for a cooldown (doubling up to 30 s while it keeps failing);
- * then one probe call is let through (half-open), and its success closes it.
+ * One OpenAI-compatible server: its HTTP client, its calls in flight, and its
+ * circuit breaker (circuit.ts).
  */
 export class Backend {
   readonly client: OpenAI;
+  readonly circuit = new Circuit();
   inFlight = 0;
   /** Set when the server refused `logprobs` once (an old llama.cpp, say): stop asking. */
   noLogprobs = false;
-  lastError = "";
-  private failures = 0;
-  private openUntil = 0;
-  private cooldown = COOLDOWN_MIN_MS;
-  private probing = false;
+  /** When a call there last got its answer, and when a stuck connection was last warned of (judge.ts). */
+  answeredAt = 0;
+  stuckWarnedAt = Number.NEGATIVE_INFINITY;
+  /** A check of /models in flight (see check()). */
+  checking: Promise<void> | undefined;
   private readonly http: Http1Client;
   private readonly completions: string;
+  private readonly models: string;
+  private readonly propsPath: string;
   private readonly headers: Record<string, string>;
 
   constructor(
     readonly url: string,
-    readonly limit: number,
+    /** Calls in flight at most: --llm-concurrency, or fewer where the server has fewer slots (llama.cpp). */
+    public limit: number,
     apiKey: string,
     private readonly timeoutMs: number,
   ) {
     if (/[\r\n]/.test(apiKey)) throw new Error("the LLM API key holds a line break");
     const base = new URL(url.endsWith("/") ? url : `${url}/`);
-    // A couple of sockets beyond the call limit for the /v1/models readiness polls.
+    // A couple of sockets beyond the call limit for the /v1/models readiness polls and checks.
     this.http = new Http1Client(base, limit + 2);
     this.completions = new URL("chat/completions", base).pathname;
+    this.models = new URL("models", base).pathname;
+    // llama.cpp serves /props beside /v1, not under it.
+    this.propsPath = new URL("../props", base).pathname;
     this.headers = {
       "content-type": "application/json",
       accept: "application/json",
@@ -66,18 +71,78 @@ export class Backend {
    * transport and rule workers need. Throws HttpTimeout past the timeout.
    */
   async complete(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal): Promise<unknown> {
+    return this.send("POST", this.completions, JSON.stringify(body), signal, this.timeoutMs);
+  }
+
+  /**
+   * GET /models once, to learn whether an open backend answers again; the
+   * answer goes to its circuit. Concurrent callers share one check.
+   */
+  check(): Promise<void> {
+    this.checking ??= this.send(
+      "GET",
+      this.models,
+      undefined,
+      undefined,
+      Math.min(this.timeoutMs, CHECK_TIMEOUT_MS),
+    )
+      .then(
+        () => this.circuit.checked(undefined, Date.now()),
+        (err) => {
+          const f = describeFailure(err, this.url, this.timeoutMs);
+          this.circuit.checked(
+            {
+              detail: f.detail,
+              timeout: f.timeout,
+              kind: f.kind === "loading" ? "loading" : "down",
+              at: Date.now(),
+            },
+            Date.now(),
+          );
+        },
+      )
+      .finally(() => {
+        this.checking = undefined;
+      });
+    return this.checking;
+  }
+
+  /** llama.cpp's GET /props (its slot count, among others). */
+  props(timeoutMs: number): Promise<unknown> {
+    return this.send("GET", this.propsPath, undefined, undefined, timeoutMs);
+  }
+
+  /** Drop the idle keep-alive connections. */
+  close(): void {
+    this.http.close();
+  }
+
+  hasSlot(now: number): boolean {
+    return this.inFlight < this.limit && this.circuit.available(now);
+  }
+
+  /** Take a slot; a half-open backend's one call is its probe. */
+  take(): void {
+    this.inFlight++;
+    this.circuit.take();
+  }
+
+  released(): void {
+    this.inFlight--;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<unknown> {
     let reply: Awaited<ReturnType<Http1Client["request"]>>;
     try {
-      reply = await this.http.request({
-        method: "POST",
-        path: this.completions,
-        headers: this.headers,
-        body: JSON.stringify(body),
-        signal,
-        timeoutMs: this.timeoutMs,
-      });
+      reply = await this.http.request({ method, path, headers: this.headers, body, signal, timeoutMs });
     } catch (err) {
-      if (signal.aborted || err instanceof HttpTimeout) throw err;
+      if (signal?.aborted || err instanceof HttpTimeout) throw err;
       throw new APIConnectionError({ cause: err as Error });
     }
     const text = reply.body.toString("utf8");
@@ -91,174 +156,5 @@ export class Backend {
       throw APIError.generate(reply.status, json, json ? undefined : text, new Headers(reply.headers));
     }
     return JSON.parse(text);
-  }
-
-  /** Drop the idle keep-alive connections. */
-  close(): void {
-    this.http.close();
-  }
-
-  /** Closed, or half-open with no probe out. */
-  available(now: number): boolean {
-    return this.failures < TRIP_AFTER || (now >= this.openUntil && !this.probing);
-  }
-
-  hasSlot(now: number): boolean {
-    return this.inFlight < this.limit && this.available(now);
-  }
-
-  healthy(): boolean {
-    return this.failures < TRIP_AFTER;
-  }
-
-  /** Take a slot; a half-open backend's one call is its probe. */
-  take(): void {
-    this.inFlight++;
-    if (this.failures >= TRIP_AFTER) this.probing = true;
-  }
-
-  succeeded(): void {
-    this.failures = 0;
-    this.cooldown = COOLDOWN_MIN_MS;
-    this.probing = false;
-  }
-
-  /** Returns true when this failure opened (or re-opened) the circuit. */
-  failed(why: string, now: number): boolean {
-    this.lastError = why;
-    this.failures++;
-    const wasProbe = this.probing;
-    this.probing = false;
-    if (this.failures < TRIP_AFTER) return false;
-    if (wasProbe || this.failures === TRIP_AFTER) {
-      this.openUntil = now + this.cooldown;
-      if (wasProbe) this.cooldown = Math.min(this.cooldown * 2, COOLDOWN_MAX_MS);
-      return true;
-    }
-    return false;
-  }
-
-  released(): void {
-    this.inFlight--;
-  }
-
-  /** A probe that ended without a verdict either way (its caller gave up, or a 429): let another probe go. */
-  abandonProbe(): void {
-    this.probing = false;
-  }
-
-  retryInMs(now: number): number {
-    return Math.max(0, this.openUntil - now);
-  }
-}
-
-/** Every backend's circuit is open: fail now rather than queue behind a dead server. */
-export class NoBackendError extends Error {}
-
-interface Waiter {
-  resolve: (b: Backend) => void;
-  reject: (e: unknown) => void;
-  avoid: Backend | undefined;
-  done: boolean;
-}
-
-/**
- * Hands out backend slots: the least-loaded backend with a free slot and a
- * closed (or probing) circuit; callers beyond every limit wait in one FIFO queue
- * and get the next slot freed anywhere.
- */
-export class Pool {
-  private queue: Waiter[] = [];
-  private head = 0;
-
-  constructor(readonly backends: Backend[]) {}
-
-  get queued(): number {
-    return this.queue.length - this.head;
-  }
-
-  /** `avoid`: the backend that just failed this call, taken only when nothing else is free. */
-  acquire(signal: AbortSignal, avoid?: Backend): Promise<Backend> {
-    const now = Date.now();
-    const b = this.pick(now, avoid);
-    if (b) {
-      b.take();
-      return Promise.resolve(b);
-    }
-    if (!this.backends.some((x) => x.available(now))) return Promise.reject(this.noBackend(now));
-    return new Promise((resolve, reject) => {
-      const w: Waiter = { resolve, reject, avoid, done: false };
-      const onAbort = () => {
-        if (w.done) return;
-        w.done = true;
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      w.resolve = (x) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(x);
-      };
-      w.reject = (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      };
-      this.queue.push(w);
-    });
-  }
-
-  release(b: Backend): void {
-    b.released();
-    this.pump();
-  }
-
-  /** Give freed slots to waiters; when every circuit is open, fail the waiters fast. */
-  private pump(): void {
-    const now = Date.now();
-    while (this.head < this.queue.length) {
-      const w = this.queue[this.head] as Waiter;
-      if (w.done) {
-        this.shift();
-        continue;
-      }
-      const b = this.pick(now, w.avoid);
-      if (!b) {
-        if (!this.backends.some((x) => x.available(now))) {
-          this.shift();
-          w.done = true;
-          w.reject(this.noBackend(now));
-          continue;
-        }
-        return;
-      }
-      this.shift();
-      w.done = true;
-      b.take();
-      w.resolve(b);
-    }
-  }
-
-  private shift(): void {
-    this.head++;
-    // Compact now and then so a long queue costs O(1) per dequeue.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private pick(now: number, avoid: Backend | undefined): Backend | undefined {
-    let best: Backend | undefined;
-    for (const b of this.backends) {
-      if (b === avoid || !b.hasSlot(now)) continue;
-      if (!best || b.inFlight / b.limit < best.inFlight / best.limit) best = b;
-    }
-    return best ?? (avoid?.hasSlot(now) ? avoid : undefined);
-  }
-
-  private noBackend(now: number): NoBackendError {
-    const why = this.backends
-      .map((b) => `${b.url}: ${b.lastError || "failing"} (retry in ${Math.ceil(b.retryInMs(now) / 1000)}s)`)
-      .join("; ");
-    return new NoBackendError(`no LLM backend available, circuit open: ${why}`);
   }
 }

@@ -1,11 +1,11 @@
-import { APIConnectionTimeoutError, APIError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources";
-import { Backend, NoBackendError, Pool } from "./backend.js";
+import { Backend } from "./backend.js";
 import { LruCache } from "./cache.js";
-import { HttpTimeout } from "./http1.js";
+import { describeFailure, oneLine } from "./failure.js";
+import { NoBackendError, Pool } from "./pool.js";
 import { type ModelProfile, pickProfile, renderPrompt } from "./registry.js";
 import type { BackendStatus, Judge, JudgeInput, JudgeOutcome, JudgeResult } from "./types.js";
-import { pTrueFrom, readVerdict, type TokenLogprob } from "./verdict.js";
+import { pTrueFrom, readVerdict, sampledIsTop, type TokenLogprob } from "./verdict.js";
 
 export type Log = (level: "info" | "warn" | "error", msg: string) => void;
 
@@ -68,6 +68,12 @@ export class LlmJudge implements Judge {
   private served = "";
   private chosen: ModelProfile | undefined;
   private readyPromise: Promise<void> | undefined;
+  /** Set while the start-up wait for a backend runs: calls that arrive meanwhile wait for it. */
+  private starting: Promise<void> | undefined;
+  /** Why the served model cannot be judged with any profile (a thinking model the registry lacks). */
+  private modelProblem = "";
+  /** The latest failure of /models per backend, for the detail of "model unknown". */
+  private readonly modelsFailures = new Map<string, string>();
   private discovering: Promise<void> | undefined;
   private closed = false;
   private readonly closing = new AbortController();
@@ -89,7 +95,7 @@ export class LlmJudge implements Judge {
     this.backendList = opts.urls.map(
       (u) => new Backend(u.replace(/\/+$/, ""), opts.concurrency, opts.apiKey, opts.timeoutMs),
     );
-    this.pool = new Pool(this.backendList);
+    this.pool = new Pool(this.backendList, opts.timeoutMs);
     this.cache = new LruCache(opts.cacheEntries, opts.cacheBytes);
     // An explicit --llm-profile is checked now, so a typo fails at start, not at the first call.
     if (opts.profile) this.chosen = pickProfile(opts.registry, opts.profile, []).profile;
@@ -106,7 +112,7 @@ export class LlmJudge implements Judge {
   }
 
   backends(): BackendStatus[] {
-    return this.backendList.map((b) => ({ url: b.url, healthy: b.healthy(), inFlight: b.inFlight }));
+    return this.backendList.map((b) => ({ url: b.url, healthy: b.circuit.closed(), inFlight: b.inFlight }));
   }
 
   stats(): JudgeStats & { inFlight: number; queued: number; cacheEntries: number; cacheBytes: number } {
@@ -121,7 +127,12 @@ export class LlmJudge implements Judge {
   }
 
   ready(): Promise<void> {
-    this.readyPromise ??= this.waitReady();
+    if (!this.readyPromise) {
+      this.readyPromise = this.waitReady();
+      this.starting = this.readyPromise.finally(() => {
+        this.starting = undefined;
+      });
+    }
     return this.readyPromise;
   }
 
@@ -142,14 +153,14 @@ export class LlmJudge implements Judge {
     };
     if (signal?.aborted) return done(abortVerdict(signal.reason), false);
     if (this.closed) return done({ outcome: "error", detail: "LLM verifier closed" }, false);
+    if (this.starting && !this.served) {
+      // Started before the backend was ready: wait for it (the server reports NOT_SERVING meanwhile).
+      if (!(await settles(this.starting, signal))) return done(abortVerdict(signal?.reason), false);
+    }
+    if (!this.modelProblem && (!this.chosen || !this.served)) await this.discover();
+    if (this.modelProblem) return done({ outcome: "error", detail: this.modelProblem }, false);
     if (!this.chosen || !this.served) {
-      await this.discover();
-      if (!this.chosen || !this.served) {
-        return done(
-          { outcome: "error", detail: `LLM model unknown: no answer from ${this.urlList()}/models` },
-          false,
-        );
-      }
+      return done({ outcome: "error", detail: `LLM model unknown: ${this.modelsFailure()}` }, false);
     }
     const profile = this.chosen;
     const prompt = renderPrompt(profile, input);
@@ -204,42 +215,65 @@ export class LlmJudge implements Judge {
   private async call(prompt: string, profile: ModelProfile, signal: AbortSignal): Promise<Verdict> {
     let last: Verdict = { outcome: "error", detail: "not attempted" };
     let previous: Backend | undefined;
+    let waitMs = 0;
+    let resend = false;
     for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
+      if (attempt > 0 && !resend) {
+        this.counters.retries++;
+        const base = (this.opts.backoffMs ?? 100) * 2 ** (attempt - 1);
+        // Equal jitter: at least half the step, so retries of a burst spread out but never hammer at once.
+        const delay = Math.min(MAX_BACKOFF_MS, Math.max(waitMs, base / 2 + Math.random() * (base / 2)));
+        if (!(await sleep(delay, signal))) return abortVerdict(signal.reason);
+      }
       if (signal.aborted) return abortVerdict(signal.reason);
+      waitMs = 0;
+      resend = false;
       let backend: Backend;
       try {
         backend = await this.pool.acquire(signal, previous);
       } catch (err) {
-        if (err instanceof NoBackendError) return { outcome: "error", detail: err.message };
-        return abortVerdict(signal.reason);
+        if (!(err instanceof NoBackendError)) return abortVerdict(signal.reason);
+        // Every backend is out, and none is known to be coming back: this attempt failed; the next may not.
+        last = { outcome: err.timeout ? "timeout" : "error", detail: err.message };
+        waitMs = err.retryInMs;
+        continue;
       }
-      let waitMs = 0;
+      const sentAt = Date.now();
       try {
         this.counters.calls++;
         const v = await this.attempt(backend, prompt, profile, signal);
-        backend.succeeded();
+        backend.circuit.succeeded();
+        backend.answeredAt = Date.now();
         return v;
       } catch (err) {
         if (signal.aborted) {
-          backend.abandonProbe();
+          backend.circuit.abandonProbe();
           return abortVerdict(signal.reason);
         }
         const f = describeFailure(err, backend.url, this.opts.timeoutMs);
         last = { outcome: f.timeout ? "timeout" : "error", detail: f.detail };
         if (f.clientError) {
           // The request itself is at fault (prompt over the context length, say): retrying cannot help.
-          backend.succeeded();
+          backend.circuit.succeeded();
           if (f.logprobsRefused && !backend.noLogprobs) {
             backend.noLogprobs = true;
             this.log("warn", `LLM backend ${backend.url} refused logprobs; asking without them (no P(True))`);
+            // Sent again at once, and not counted as a retry.
             attempt--;
+            resend = true;
             continue;
           }
           return last;
         }
+        // A timeout while other calls there were answered: this connection was not read (see fitLlamaCpp),
+        // the server is fine. Say so, and retry on a fresh connection without counting it against the server.
+        const stuck = f.timeout && backend.answeredAt > sentAt;
+        if (stuck) this.warnStuck(backend);
         // 429 is the server shedding load, not failing: back off, but leave its circuit closed.
-        if (f.status === 429) backend.abandonProbe();
-        else if (backend.failed(f.detail, Date.now())) {
+        if (f.status === 429 || stuck) backend.circuit.abandonProbe();
+        else if (
+          backend.circuit.failed({ detail: f.detail, timeout: f.timeout, kind: f.kind, at: Date.now() })
+        ) {
           this.counters.circuitOpened++;
           this.log("warn", `LLM backend ${backend.url} failing (${f.detail}); circuit open`);
         }
@@ -248,15 +282,18 @@ export class LlmJudge implements Judge {
         this.pool.release(backend);
       }
       previous = backend;
-      if (attempt < this.opts.retries) {
-        this.counters.retries++;
-        const base = (this.opts.backoffMs ?? 100) * 2 ** attempt;
-        // Equal jitter: at least half the step, so retries of a burst spread out but never hammer at once.
-        const delay = Math.min(MAX_BACKOFF_MS, Math.max(waitMs, base / 2 + Math.random() * (base / 2)));
-        if (!(await sleep(delay, signal))) return abortVerdict(signal.reason);
-      }
     }
     return last;
+  }
+
+  private warnStuck(b: Backend): void {
+    const now = Date.now();
+    if (now - b.stuckWarnedAt < 60_000) return;
+    b.stuckWarnedAt = now;
+    this.log(
+      "warn",
+      `LLM calls to ${b.url} time out while others there are answered: the server is not reading some of our connections (llama.cpp: fewer --threads-http than calls in flight). Lower --llm-concurrency, or start it with --threads-http above it`,
+    );
   }
 
   private async attempt(backend: Backend, prompt: string, profile: ModelProfile, signal: AbortSignal) {
@@ -285,15 +322,71 @@ export class LlmJudge implements Judge {
 
   private useModel(name: string, servedIds: string[]): void {
     this.served = name;
-    if (!this.chosen) {
-      const { profile, how } = pickProfile(this.opts.registry, "", [name, ...servedIds]);
-      this.chosen = profile;
-      if (how === "default") {
-        this.log(
-          "warn",
-          `LLM model "${name}" is not in the judge registry; using ${profile.name}'s prompt (set --llm-profile)`,
-        );
-      }
+    if (this.chosen) return;
+    let picked: ReturnType<typeof pickProfile>;
+    try {
+      picked = pickProfile(this.opts.registry, "", [name, ...servedIds]);
+    } catch (err) {
+      this.modelProblem = (err as Error).message;
+      this.log("error", `${this.modelProblem}; every LLM verdict is ERROR until then`);
+      return;
+    }
+    this.chosen = picked.profile;
+    if (picked.how === "default") {
+      this.log(
+        "warn",
+        `LLM model "${name}" is not in the judge registry; using ${picked.profile.name}'s prompt (set --llm-profile)`,
+      );
+    }
+  }
+
+  private modelsFailure(): string {
+    return this.backendList
+      .map((b) => `${b.url}/models: ${this.modelsFailures.get(b.url) ?? "no answer"}`)
+      .join("; ");
+  }
+
+  /**
+   * llama.cpp's server binds each connection to one of its HTTP threads for as
+   * long as the connection is kept alive, and it has a few more threads than
+   * slots (`--threads-http`, default slots + 4). A request on a connection beyond
+   * them is not read until another connection sits idle for its 5 s keep-alive
+   * timeout, or never while our client keeps the others busy: 5 s stalls and
+   * 30 s timeouts at 64 in flight against its defaults (4 slots, 8 threads).
+   * More calls in flight than slots only wait in its queue anyway, so keep
+   * at most its slot count (from /props) in flight there.
+   */
+  private async fitLlamaCpp(b: Backend, timeoutMs: number): Promise<void> {
+    let slots: unknown;
+    try {
+      slots = ((await b.props(timeoutMs)) as { total_slots?: unknown } | null)?.total_slots;
+    } catch {
+      return; // behind a proxy that hides /props, say: the stall warning in call() still tells
+    }
+    if (typeof slots !== "number" || !Number.isInteger(slots) || slots < 1) return;
+    const limit = Math.min(slots, this.opts.concurrency);
+    if (limit === b.limit) return;
+    b.limit = limit;
+    if (limit < this.opts.concurrency) {
+      this.log(
+        "info",
+        `LLM at ${b.url} is llama.cpp with ${slots} slots: at most ${slots} calls in flight there, not ${this.opts.concurrency} (more would wait on connections its HTTP threads do not read; start it with more --parallel slots to raise this)`,
+      );
+    }
+    this.pool.pumpSoon();
+  }
+
+  /** GET /models on one backend, remembering why it failed. */
+  private async listModels(b: Backend, timeoutMs: number) {
+    try {
+      const found = await listModels(b, timeoutMs, this.closing.signal);
+      this.modelsFailures.delete(b.url);
+      if (found.llamaCpp) await this.fitLlamaCpp(b, timeoutMs);
+      return found;
+    } catch (err) {
+      const f = describeFailure(err, b.url, timeoutMs);
+      this.modelsFailures.set(b.url, f.detail);
+      throw Object.assign(new Error(f.detail), { status: f.status });
     }
   }
 
@@ -301,7 +394,7 @@ export class LlmJudge implements Judge {
   private discover(): Promise<void> {
     this.discovering ??= (async () => {
       const found = await Promise.any(
-        this.backendList.map((b) => listModels(b, Math.min(this.opts.timeoutMs, 5_000), this.closing.signal)),
+        this.backendList.map((b) => this.listModels(b, Math.min(this.opts.timeoutMs, 5_000))),
       ).catch(() => undefined);
       if (found && !this.served) this.useModel(found.ids[0] as string, found.roots);
     })().finally(() => {
@@ -324,19 +417,22 @@ export class LlmJudge implements Judge {
       let nextNote = started + 10_000;
       for (;;) {
         try {
-          const found = await listModels(
-            b,
-            Math.max(1, Math.min(5_000, deadline - Date.now())),
-            this.closing.signal,
-          );
+          const found = await this.listModels(b, Math.max(1, Math.min(5_000, deadline - Date.now())));
           if (!this.served) this.useModel(found.ids[0] as string, found.roots);
           else if (!found.ids.includes(this.served)) {
             this.log("warn", `LLM at ${b.url} serves ${found.ids.join(", ")}, not "${this.served}"`);
           }
-          this.log("info", `LLM ready: model ${this.served} at ${b.url} (prompt: ${this.chosen?.name})`);
+          if (this.chosen)
+            this.log("info", `LLM ready: model ${this.served} at ${b.url} (prompt: ${this.chosen.name})`);
           return;
         } catch (err) {
           if (this.closed) throw err;
+          const status = (err as { status?: number }).status;
+          if (status === 401 || status === 403) {
+            // A wrong key does not fix itself: say so now rather than after the whole wait.
+            this.log("error", `LLM at ${b.url} refuses our API key: ${(err as Error).message}`);
+            throw new Error(`${b.url}: ${(err as Error).message}`);
+          }
           const now = Date.now();
           if (now + poll >= deadline) {
             throw new Error(`${b.url}: ${(err as Error).message}`);
@@ -360,7 +456,7 @@ export class LlmJudge implements Judge {
       if (!this.closed) {
         this.log(
           "warn",
-          `LLM not ready after ${Math.round(this.opts.readyTimeoutMs / 1000)}s (${why}); continuing: until it answers, items get the rule verdict with LLM outcome ERROR`,
+          `LLM not ready after ${Math.round((Date.now() - started) / 1000)}s (${why}); continuing: until it answers, items get the rule verdict with LLM outcome ERROR`,
         );
       }
     }
@@ -386,45 +482,13 @@ async function listModels(b: Backend, timeoutMs: number, closing: AbortSignal) {
   const page = await b.client.models
     .list({ timeout: timeoutMs, signal: own.signal })
     .finally(() => closing.removeEventListener("abort", onClose));
-  const data = page.data as { id: string; root?: string }[];
+  const data = page.data as { id: string; root?: string; owned_by?: string }[];
   if (!data.length || typeof data[0]?.id !== "string") throw new Error("/v1/models lists no model");
   return {
     ids: data.map((m) => m.id),
     roots: data.flatMap((m) => (typeof m.root === "string" ? [m.root] : [])),
+    llamaCpp: data[0]?.owned_by === "llamacpp",
   };
-}
-
-interface Failure {
-  detail: string;
-  timeout: boolean;
-  status?: number;
-  clientError: boolean;
-  logprobsRefused: boolean;
-  retryAfterMs?: number;
-}
-
-function describeFailure(err: unknown, url: string, timeoutMs: number): Failure {
-  const base = { timeout: false, clientError: false, logprobsRefused: false };
-  if (err instanceof HttpTimeout || err instanceof APIConnectionTimeoutError) {
-    return { ...base, timeout: true, detail: `no reply within ${timeoutMs} ms from ${url}` };
-  }
-  if (err instanceof APIError && typeof err.status === "number") {
-    const status = err.status;
-    const msg = oneLine(err.message);
-    const f: Failure = { ...base, status, detail: `HTTP ${status} from ${url}: ${msg}` };
-    // 408 and 429 are the server asking to come back later; other 4xx are the request's fault.
-    f.clientError = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    f.logprobsRefused = f.clientError && /logprob/i.test(msg);
-    const ra = Number(err.headers?.get?.("retry-after"));
-    if (Number.isFinite(ra) && ra > 0) f.retryAfterMs = ra * 1000;
-    return f;
-  }
-  if (err instanceof APIError) {
-    const cause = (err as { cause?: { message?: string; cause?: { code?: string } } }).cause;
-    const why = cause?.cause?.code ?? cause?.message ?? err.message;
-    return { ...base, detail: `connection to ${url} failed: ${oneLine(String(why))}` };
-  }
-  return { ...base, detail: `bad reply from ${url}: ${oneLine((err as Error)?.message ?? String(err))}` };
 }
 
 class BadReply extends Error {}
@@ -449,9 +513,15 @@ function parseCompletion(res: unknown, profile: ModelProfile, url: string): Verd
   const v: Verdict = { outcome: read.outcome, backend: url };
   if (read.detail) v.detail = read.detail;
   const tokens = choice.logprobs?.content;
-  if (Array.isArray(tokens) && tokens.length > 0) {
+  // P(True) only for a verdict: on an unparseable reply it would be read from whatever came first.
+  if (read.outcome !== "unparseable" && Array.isArray(tokens) && tokens.length > 0) {
     const p = pTrueFrom(profile, tokens, split);
-    if (p !== undefined) v.pTrue = p;
+    if (p === undefined) return v;
+    if (profile.temperature === 0 && !sampledIsTop(profile, tokens, split)) {
+      v.detail = `P(True) ${p.toFixed(3)} left out: the ${read.outcome === "true" ? "True" : "False"} token was not the most likely one, so the logprobs predate a constraint (logit_bias, grammar)`;
+    } else {
+      v.pTrue = p;
+    }
   }
   return v;
 }
@@ -463,6 +533,24 @@ function abortVerdict(reason: unknown): Verdict {
     return { outcome: "timeout", detail: "the request's deadline expired" };
   }
   return { outcome: "error", detail: "cancelled by the caller" };
+}
+
+/** Resolves true when `p` settles, false as soon as the signal aborts. */
+function settles(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<boolean> {
+  if (!signal)
+    return p.then(
+      () => true,
+      () => true,
+    );
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.finally(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }).catch(() => {});
+  });
 }
 
 /** Resolves true after ms, false as soon as the signal aborts. */
@@ -479,9 +567,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-function oneLine(s: string): string {
-  const t = s.replace(/\s+/g, " ").trim();
-  return t.length > 200 ? `${t.slice(0, 197)}...` : t;
 }

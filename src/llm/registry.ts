@@ -115,8 +115,12 @@ function parseProfile(name: string, raw: unknown, where: string): ModelProfile {
 
 /**
  * Choose the profile: the explicit one, else the served model's name (exact, then
- * by its last path segment, case-insensitive, so "TinyV-1.5B" or
- * "/models/TinyV-1.5B" find "zhangchenxu/TinyV-1.5B"), else the default.
+ * by its file or repository name, case-insensitive, without a `.gguf` extension or
+ * a quantization tag, so "TinyV-1.5B", "/models/TinyV-1.5B" and
+ * "TinyV-1.5B-Q8_0.gguf" all find "zhangchenxu/TinyV-1.5B"), else the default.
+ * Throws rather than fall back when the served name looks like a thinking model:
+ * the non-thinking default would cut its reasoning short (8 tokens) and read
+ * every reply as UNPARSEABLE.
  */
 export function pickProfile(
   registry: Map<string, ModelProfile>,
@@ -124,7 +128,7 @@ export function pickProfile(
   served: string[],
 ): { profile: ModelProfile; how: "explicit" | "served" | "default" } {
   if (explicit) {
-    const p = registry.get(explicit) ?? findByTail(registry, explicit);
+    const p = registry.get(explicit) ?? findByKey(registry, explicit);
     if (!p)
       throw new Error(
         `--llm-profile "${explicit}" is not in the registry (${[...registry.keys()].join(", ")})`,
@@ -132,18 +136,40 @@ export function pickProfile(
     return { profile: p, how: "explicit" };
   }
   for (const name of served) {
-    const p = registry.get(name) ?? findByTail(registry, name);
+    const p = registry.get(name) ?? findByKey(registry, name);
     if (p) return { profile: p, how: "served" };
+  }
+  const thinking = served.find((n) => /think/i.test(modelKey(n)));
+  if (thinking) {
+    const like = [...registry.values()].filter((p) => p.thinking).map((p) => p.name);
+    throw new Error(
+      `LLM model "${thinking}" looks like a thinking model but matches no judge registry entry: set --llm-profile (${like.join(", ")}) or add it with --llm-models`,
+    );
   }
   const p = registry.get(DEFAULT_PROFILE);
   if (!p) throw new Error(`the registry has no ${DEFAULT_PROFILE}`);
   return { profile: p, how: "default" };
 }
 
-function findByTail(registry: Map<string, ModelProfile>, name: string): ModelProfile | undefined {
-  const tail = (s: string) => s.replace(/\/+$/, "").split("/").pop()?.toLowerCase() ?? "";
-  const want = tail(name);
-  const hits = [...registry.values()].filter((p) => tail(p.name) === want);
+/**
+ * A model name as a key: its last path segment, lower case, without `.gguf` and
+ * without trailing quantization or precision tags (`-Q8_0`, `.Q4_K_M`, `-IQ4_XS`, `-f16`, `-bf16`, `-AWQ`).
+ */
+export function modelKey(name: string): string {
+  let key = (name.replace(/\/+$/, "").split("/").pop() ?? "").toLowerCase();
+  if (key.endsWith(".gguf")) key = key.slice(0, -".gguf".length);
+  // Tag by tag from the end, each the text after the last "-" or "." (anchored, so linear).
+  const tag = /^(?:i?q\d[a-z0-9_]*|f16|f32|bf16|fp16|fp8|int4|int8|awq|gptq|gguf)$/;
+  for (;;) {
+    const cut = Math.max(key.lastIndexOf("-"), key.lastIndexOf("."));
+    if (cut <= 0 || !tag.test(key.slice(cut + 1))) return key;
+    key = key.slice(0, cut);
+  }
+}
+
+function findByKey(registry: Map<string, ModelProfile>, name: string): ModelProfile | undefined {
+  const want = modelKey(name);
+  const hits = [...registry.values()].filter((p) => modelKey(p.name) === want);
   return hits.length === 1 ? hits[0] : undefined;
 }
 

@@ -59,14 +59,20 @@ export class GrpcTransport {
     );
   }
 
+  /** What the health service reports. */
+  setServing(on: boolean): void {
+    const status = on ? "SERVING" : "NOT_SERVING";
+    this.health.setStatus("", status);
+    this.health.setStatus(VerifierService.typeName, status);
+  }
+
   /**
    * Stop taking calls and let the open ones finish; past `graceMs`, cut them.
    * Once every handler has finished, what is left is only bytes waiting for
    * clients that read nothing: they get FLUSH_MS, not the whole grace period.
    */
   async close(graceMs: number): Promise<void> {
-    this.health.setStatus("", "NOT_SERVING");
-    this.health.setStatus(VerifierService.typeName, "NOT_SERVING");
+    this.setServing(false);
     await new Promise<void>((resolve) => {
       const cut = () => {
         clearTimeout(timer);

@@ -76,6 +76,11 @@ export class HttpTransport {
     });
   }
 
+  /** What GET /healthz reports. */
+  setServing(on: boolean): void {
+    this.serving = on;
+  }
+
   async close(graceMs: number): Promise<void> {
     this.serving = false;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -26,7 +26,16 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export async function createEngine(config: Config, log: Log, observe?: VerdictObserver): Promise<Engine> {
+/**
+ * `waitForJudge` (the default, for `check` and `eval`): resolve once the LLM is
+ * ready. `serve` passes false, opens its ports at once and waits for `judge.ready()` itself.
+ */
+export async function createEngine(
+  config: Config,
+  log: Log,
+  observe?: VerdictObserver,
+  waitForJudge = true,
+): Promise<Engine> {
   const pool = new RulePool({
     threads: config.workers,
     budgetMs: config.ruleBudgetMs,
@@ -41,7 +50,8 @@ export async function createEngine(config: Config, log: Log, observe?: VerdictOb
       `mode ${mode} wants an LLM but none is configured (--llm-url): rule verdicts only, LLM outcome NOT_CONFIGURED`,
     );
   }
-  if (judge) await judge.ready();
+  const ready = judge?.ready();
+  if (waitForJudge) await ready;
   await warming;
   const hybrid = new HybridVerifier(
     pool,
@@ -77,7 +87,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Log): Promise<RunningServer> {
   const metrics = new Metrics();
-  const engine = await createEngine(config, log, metrics.observe);
+  const engine = await createEngine(config, log, metrics.observe, false);
   const judge = engine.judge;
   if (judge) metrics.watchJudge(() => judge.stats());
   const impl = new VerifierServiceImpl(engine.hybrid, engine.judge, {
@@ -115,10 +125,23 @@ export async function startServer(config: Config, log: Log): Promise<RunningServ
     await engine.close();
     throw err;
   }
+  // The ports are open at once, so a probe can tell "starting" from "dead": NOT_SERVING until the LLM
+  // is ready (or its ready wait runs out); calls that come meanwhile wait for it.
+  let closing = false;
+  if (judge) {
+    grpc.setServing(false);
+    http.setServing(false);
+    void judge.ready().then(() => {
+      if (closing) return;
+      grpc.setServing(true);
+      http.setServing(true);
+    });
+  }
   return {
     grpcPort,
     httpPort,
     close: async () => {
+      closing = true;
       impl.drain();
       await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs)]);
       await engine.close();

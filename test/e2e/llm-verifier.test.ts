@@ -11,6 +11,7 @@ import {
   VerifyRequestSchema,
 } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { FakeVllm, type FakeVllmOptions, until } from "../support/fake-vllm.js";
+import { health, untilServing } from "../support/health.js";
 import { grpcClient, openStream, startTinyv, streamAll, type Tinyv, unary } from "../support/tinyv.js";
 
 // End to end: `tinyv serve` (the built binary) with the vLLM stand-in as its LLM backend.
@@ -42,6 +43,7 @@ describe("tinyv serve with the vLLM stand-in", () => {
     llm = await FakeVllm.start({ fixtures, latencyMs: 20, loadingCalls: 1 });
     server = await startTinyv(["--llm-url", llm.url, "--llm-weight", "0.7", "--log-level", "info"]);
     client = grpcClient(server.grpcAddress);
+    await untilServing(server);
   });
   afterAll(async () => {
     client?.close();
@@ -151,6 +153,51 @@ describe("tinyv serve with the vLLM stand-in", () => {
   });
 });
 
+describe("tinyv serve while its LLM starts", () => {
+  it("opens its ports at once, NOT_SERVING until the LLM is ready; a call sent meanwhile waits and is judged", async () => {
+    // "Loading model" (503 on every route, as llama.cpp's server) until the test says otherwise.
+    const llm = await FakeVllm.start({ fixtures });
+    llm.loading = true;
+    const server = await startTinyv(["--llm-url", llm.url]);
+    const client = grpcClient(server.grpcAddress);
+    try {
+      // The ports were printed while the LLM was still loading (before, they waited for it).
+      expect(await health(server)).toEqual({ grpc: "NOT_SERVING", http: 503 });
+      expect(await (await fetch(`${server.httpUrl}/healthz`)).text()).toBe("NOT_SERVING\n");
+      const early = unary<Verdict>(client, "Verify", rejected("early"));
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await health(server)).toEqual({ grpc: "NOT_SERVING", http: 503 });
+      llm.loading = false;
+      expect(await early).toMatchObject({ llmOutcome: LlmOutcome.TRUE, reward: 1 });
+      expect(await health(server)).toEqual({ grpc: "SERVING", http: 200 });
+      expect(server.stderr()).toContain("LLM ready");
+    } finally {
+      client.close();
+      await server.stop();
+      await llm.stop();
+    }
+  });
+
+  it("--soft-reward works as a bare flag, and --soft-reward false still turns it off", async () => {
+    const llm = await FakeVllm.start({ fixtures });
+    const bare = await startTinyv(["--llm-url", llm.url, "--soft-reward"]);
+    const off = await startTinyv(["--llm-url", llm.url, "--soft-reward", "false"]);
+    const clients = [grpcClient(bare.grpcAddress), grpcClient(off.grpcAddress)];
+    try {
+      const [soft, hard] = await Promise.all(
+        clients.map((c) => unary<Verdict>(c, "Verify", rejected("s", "one half"))),
+      );
+      expect(soft?.reward).toBeCloseTo(0.9, 6);
+      expect(hard?.reward).toBe(1);
+    } finally {
+      for (const c of clients) c.close();
+      await bare.stop();
+      await off.stop();
+      await llm.stop();
+    }
+  });
+});
+
 describe("tinyv serve when the LLM misbehaves", () => {
   const servers: Tinyv[] = [];
   const standIns: FakeVllm[] = [];
@@ -225,6 +272,33 @@ describe("tinyv serve when the LLM misbehaves", () => {
     expect(vs.filter((v) => v.llmOutcome === LlmOutcome.TRUE).length).toBeGreaterThan(50);
     expect(a.calls).toBeGreaterThan(0);
     expect(b.calls - bAtStop).toBeGreaterThan(20);
+    client.close();
+  });
+
+  it("a soft reward never pays a False verdict from logprobs taken before a constraint", async () => {
+    // What llama.cpp returns with logit_bias or a grammar: " False" sampled, logprobs favouring " True".
+    const f = await standIn({ script: () => ({ text: "False", pTrue: 0.689 }) });
+    const { client } = await serve(["--llm-url", f.url, "--soft-reward", "--mode", "llm_only"]);
+    const v = await unary<Verdict>(client, "Verify", rejected("c1"));
+    expect(v).toMatchObject({ llmOutcome: LlmOutcome.FALSE, reward: 0, correct: false });
+    expect(v.pTrue).toBeUndefined();
+    expect(v.llmDetail).toMatch(/left out: the False token was not the most likely one/);
+    client.close();
+  });
+
+  it("a backend that hangs gives TIMEOUT on every item, also once its circuit is open", async () => {
+    const f = await standIn({ script: () => ({ hang: true }) });
+    const { client } = await serve(["--llm-url", f.url, "--llm-timeout-ms", "300", "--llm-retries", "1"]);
+    const vs = await streamAll(
+      client,
+      Array.from({ length: 40 }, (_, i) => rejected(`h${i}`, `${i + 7}`)),
+    );
+    expect(vs).toHaveLength(40);
+    expect(vs.filter((v) => v.llmOutcome !== LlmOutcome.TIMEOUT).map((v) => v.llmDetail)).toEqual([]);
+    expect(vs.every((v) => /no reply within 300 ms/.test(v.llmDetail))).toBe(true);
+    const later = await unary<Verdict>(client, "Verify", rejected("h-later", "99"));
+    expect(later.llmOutcome).toBe(LlmOutcome.TIMEOUT);
+    expect(later.llmDetail).toMatch(/circuit open: .*no reply within 300 ms/);
     client.close();
   });
 

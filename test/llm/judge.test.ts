@@ -135,12 +135,12 @@ describe("LlmJudge against the vLLM stand-in", () => {
   });
 
   it("a waiter that aborts leaves the shared call running for the others; when all abort, the HTTP call is aborted", async () => {
-    const f = await standIn({ latencyMs: 300, fixtures: { "0.5": "True" } });
+    const f = await standIn({ latencyMs: 1_000, fixtures: { "0.5": "True" } });
     const j = judgeFor([f.url]);
     const quitter = new AbortController();
     const p1 = j.judge(item("0.5"), quitter.signal);
     const p2 = j.judge(item("0.5"));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => f.inFlight === 1);
     quitter.abort();
     expect(await p1).toMatchObject({ outcome: "error", detail: "cancelled by the caller" });
     expect(await p2).toMatchObject({ outcome: "true" });
@@ -149,10 +149,10 @@ describe("LlmJudge against the vLLM stand-in", () => {
 
     const all = [new AbortController(), new AbortController()];
     const ps = all.map((c) => j.judge(item("0.7"), c.signal));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => f.inFlight === 1);
     for (const c of all) c.abort(new DOMException("deadline", "TimeoutError"));
     for (const r of await Promise.all(ps)) expect(r.outcome).toBe("timeout");
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => f.clientAborts === 1);
     expect(f.calls).toBe(2);
     expect(f.clientAborts).toBe(1);
     expect(j.stats().inFlight).toBe(0);
@@ -321,19 +321,164 @@ describe("LlmJudge against the vLLM stand-in", () => {
     expect(logs.filter((l) => l.startsWith("warn: LLM not ready at http://127.0.0.1:9/v1"))).toHaveLength(1);
   });
 
-  it("a half-open circuit lets one probe through and closes when the backend is back", async () => {
+  it("a half-open circuit sends one probe, queues the calls that come meanwhile, and lets them all through when it succeeds", async () => {
     let down = true;
-    const f = await standIn({ script: () => (down ? { status: 503 } : { text: "True" }) });
+    const f = await standIn({
+      latencyMs: 100,
+      script: () => (down ? { status: 500, latencyMs: 0 } : { text: "True" }),
+    });
     const j = judgeFor([f.url], { model: "m", retries: 0 });
     for (let i = 0; i < 5; i++) await j.judge(item(`${i}`));
     expect(j.backends()[0]?.healthy).toBe(false);
     const calls = f.calls;
-    expect((await j.judge(item("z"))).detail).toMatch(/circuit open/);
+    // Open: fail fast, quoting the latest failure and when it happened.
+    const fast = await j.judge(item("z"));
+    expect(fast.detail).toMatch(/circuit open: http:\S+: HTTP 500 from .* \(just now; next try in 1 s\)/);
     expect(f.calls).toBe(calls);
     down = false;
     await new Promise((r) => setTimeout(r, 1_050));
-    expect(await j.judge(item("z"))).toMatchObject({ outcome: "true" });
+    // The first of these is the probe; the other 63 wait behind it rather than fail.
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => j.judge(item(`after-${i}`))));
+    expect(rs.filter((r) => r.outcome !== "true").map((r) => r.detail)).toEqual([]);
+    expect(f.calls).toBe(calls + 64);
     expect(j.backends()[0]?.healthy).toBe(true);
+    // The probe went alone: the others were sent only once it had answered.
+    const probe = f.requests[calls];
+    expect(probe?.answer).toBe("after-0");
+    expect(f.maxInFlight).toBeLessThanOrEqual(63);
+    expect(f.maxInFlight).toBeGreaterThan(32);
+  });
+
+  it("a backend restarted on its port: the first batch after it is back is judged, none failed", async () => {
+    const f = await standIn({ latencyMs: 20, fixtures: { x: "True" } });
+    const port = Number(new URL(f.url).port);
+    const j = judgeFor([f.url], { model: "zhangchenxu/TinyV-1.5B", retries: 1 });
+    expect(await j.judge(item("warm"))).toMatchObject({ outcome: "false" });
+    await f.stop();
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => j.judge(item(`down-${i}`))));
+    expect(during.every((r) => r.outcome === "error")).toBe(true);
+    expect(j.backends()[0]?.healthy).toBe(false);
+    const again = await standIn({ port, latencyMs: 20, fixtures: { x: "True" } });
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => j.judge(item(`back-${i}`))));
+    expect(rs.filter((r) => r.outcome !== "false").map((r) => r.detail)).toEqual([]);
+    expect(again.calls).toBe(64);
+    expect(j.backends()[0]?.healthy).toBe(true);
+  });
+
+  it("a 503 while the model reloads: calls wait for it and are judged, not failed", async () => {
+    const f = await standIn({ latencyMs: 10, fixtures: { x: "True" } });
+    const j = judgeFor([f.url], { model: "zhangchenxu/TinyV-1.5B", retries: 2 });
+    expect(await j.judge(item("warm"))).toMatchObject({ outcome: "false" });
+    f.loading = true;
+    setTimeout(() => {
+      f.loading = false;
+    }, 1_500);
+    const t0 = Date.now();
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => j.judge(item(`r${i}`))));
+    expect(rs.map((r) => r.outcome)).toEqual(Array(8).fill("false"));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_400);
+  });
+
+  it("a backend that hangs is TIMEOUT, before and after its circuit opens, never ERROR", async () => {
+    const f = await standIn({ script: () => ({ hang: true }) });
+    const j = judgeFor([f.url], { model: "zhangchenxu/TinyV-1.5B", timeoutMs: 150, retries: 1 });
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => j.judge(item(`h${i}`))));
+    expect(j.backends()[0]?.healthy).toBe(false);
+    const later = await Promise.all(Array.from({ length: 10 }, (_, i) => j.judge(item(`k${i}`))));
+    for (const r of [...first, ...later]) {
+      expect(r.outcome).toBe("timeout");
+      expect(r.detail).toMatch(/no reply within 150 ms/);
+    }
+    expect(later.some((r) => /circuit open/.test(r.detail ?? ""))).toBe(true);
+  });
+
+  it("a call that times out while others there are answered is retried, warned of, and not held against the server", async () => {
+    // As llama.cpp does with a connection none of its HTTP threads reads.
+    const f = await standIn({
+      latencyMs: 30,
+      script: (c) => (c.n === 1 ? { hang: true } : { text: "True" }),
+    });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], { model: "zhangchenxu/TinyV-1.5B", timeoutMs: 500, retries: 1 }, logs);
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => j.judge(item(`s${i}`))));
+    expect(rs.map((r) => r.outcome)).toEqual(Array(8).fill("true"));
+    expect(logs.filter((l) => /time out while others there are answered/.test(l))).toHaveLength(1);
+    expect(j.backends()[0]?.healthy).toBe(true);
+  });
+
+  it("a wrong API key is named in the verdict's detail, and the ready wait ends at once", async () => {
+    const f = await standIn({ apiKey: "right" });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], { apiKey: "wrong", readyTimeoutMs: 10_000 }, logs);
+    const t0 = Date.now();
+    await j.ready();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(logs.some((l) => /^error: LLM at .* refuses our API key: HTTP 401/.test(l))).toBe(true);
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("error");
+    expect(r.detail).toMatch(
+      /LLM model unknown: .*\/models: HTTP 401 from .*Invalid API Key \(check --llm-api-key\)/,
+    );
+    // With the model named, the chat call's 401 says the same.
+    const named = judgeFor([f.url], { apiKey: "wrong", model: "zhangchenxu/TinyV-1.5B" });
+    expect((await named.judge(item("0.5"))).detail).toMatch(
+      /HTTP 401 .*Invalid API Key \(check --llm-api-key\)/,
+    );
+  });
+
+  it("no P(True) on an unparseable reply, even when its first token looks like a prefix of a verdict word", async () => {
+    const f = await standIn({ script: () => ({ text: "fa fa" }) });
+    const j = judgeFor([f.url]);
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("unparseable");
+    expect(r.pTrue).toBeUndefined();
+  });
+
+  it("logprobs that disagree with the sampled verdict (taken before a constraint) give no P(True)", async () => {
+    // llama.cpp with logit_bias or a grammar: " False" sampled, while the logprobs favour " True".
+    const f = await standIn({ script: () => ({ text: "False", pTrue: 0.689 }) });
+    const j = judgeFor([f.url]);
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("false");
+    expect(r.pTrue).toBeUndefined();
+    expect(r.detail).toMatch(/P\(True\) 0\.689 left out: the False token was not the most likely one/);
+    // Consistent logprobs are kept.
+    f.script = () => ({ text: "False", pTrue: 0.2 });
+    expect((await j.judge(item("0.6"))).pTrue).toBeCloseTo(0.2, 6);
+  });
+
+  it("a thinking model served under its GGUF file name gets the thinking profile", async () => {
+    const f = await standIn({
+      model: "TinyV-Qwen3-1.7B-Think-Q8_0.gguf",
+      script: () => ({ text: "<think>same value</think>\n\nTrue" }),
+    });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], {}, logs);
+    await j.ready();
+    expect(j.profile()).toBe("zhangchenxu/TinyV-Qwen3-1.7B-Think");
+    expect(await j.judge(item("0.5"))).toMatchObject({ outcome: "true" });
+    expect(f.requests[0]?.body.max_completion_tokens).toBe(512);
+    expect(logs.filter((l) => l.startsWith("warn"))).toEqual([]);
+  });
+
+  it("an unknown thinking model is refused clearly rather than judged with the non-thinking prompt", async () => {
+    const f = await standIn({ model: "MyJudge-Think-7B.Q4_K_M.gguf" });
+    const logs: string[] = [];
+    const j = judgeFor([f.url], {}, logs);
+    await j.ready();
+    expect(
+      logs.some((l) =>
+        /^error: LLM model "MyJudge-Think-7B.Q4_K_M.gguf" looks like a thinking model/.test(l),
+      ),
+    ).toBe(true);
+    const r = await j.judge(item("0.5"));
+    expect(r.outcome).toBe("error");
+    expect(r.detail).toMatch(/looks like a thinking model .*set --llm-profile/);
+    expect(f.calls).toBe(0);
+    // Naming the profile is the way out.
+    const named = judgeFor([f.url], { profile: "zhangchenxu/TinyV-1.5B-Think" });
+    await named.ready();
+    expect(await named.judge(item("0.5"))).toMatchObject({ outcome: "unparseable" });
   });
 
   it("reads a think model's verdict after </think>", async () => {

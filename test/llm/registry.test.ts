@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LruCache } from "../../src/llm/cache.js";
-import { loadRegistry, parseRegistry, pickProfile, renderPrompt } from "../../src/llm/registry.js";
+import { loadRegistry, modelKey, parseRegistry, pickProfile, renderPrompt } from "../../src/llm/registry.js";
 import { profileOf, registry } from "./profiles.js";
 
 describe("registry", () => {
@@ -51,6 +51,29 @@ describe("registry", () => {
       profile: { name: "zhangchenxu/TinyV-1.5B" },
     });
     expect(() => pickProfile(registry, "nope", [])).toThrow(/not in the registry/);
+  });
+
+  it("finds a model by its GGUF file name, without the quantization tag", () => {
+    expect(modelKey("TinyV-Qwen3-1.7B-Think-Q8_0.gguf")).toBe("tinyv-qwen3-1.7b-think");
+    expect(modelKey("/models/tinyv-1.5b.Q4_K_M.gguf")).toBe("tinyv-1.5b");
+    expect(modelKey("TinyV-1.5B-IQ4_XS")).toBe("tinyv-1.5b");
+    expect(modelKey("zhangchenxu/TinyV-1.5B-f16.gguf")).toBe("tinyv-1.5b");
+    expect(modelKey("TinyV-Qwen3-1.7B")).toBe("tinyv-qwen3-1.7b");
+    expect(pickProfile(registry, "", ["TinyV-Qwen3-1.7B-Think-Q8_0.gguf"]).profile.name).toBe(
+      "zhangchenxu/TinyV-Qwen3-1.7B-Think",
+    );
+    expect(pickProfile(registry, "", ["/srv/TinyV-1.5B-Q8_0.gguf"]).profile.name).toBe(
+      "zhangchenxu/TinyV-1.5B",
+    );
+  });
+
+  it("refuses an unknown thinking model instead of giving it the non-thinking default", () => {
+    expect(() => pickProfile(registry, "", ["Other-Think-7B-Q4_K_M.gguf"])).toThrow(
+      /looks like a thinking model .*set --llm-profile \(zhangchenxu\/TinyV-1.5B-Think, zhangchenxu\/TinyV-Qwen3-1.7B-Think\)/,
+    );
+    expect(pickProfile(registry, "zhangchenxu/TinyV-1.5B-Think", ["Other-Think-7B-Q4_K_M.gguf"]).how).toBe(
+      "explicit",
+    );
   });
 
   it("adds the user's models from a file, with their output rule", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pTrueFrom, readVerdict, type TokenLogprob } from "../../src/llm/verdict.js";
+import { pTrueFrom, readVerdict, sampledIsTop, type TokenLogprob } from "../../src/llm/verdict.js";
 import { profileOf } from "./profiles.js";
 
 const plain = profileOf("zhangchenxu/TinyV-1.5B");
@@ -18,14 +18,19 @@ describe("readVerdict", () => {
     expect(readVerdict(plain, text).outcome).toBe(outcome);
   });
 
-  it.each(["Maybe", "", "Truthfully unsure", "It is true and false"])(
-    "plain model: %j is unparseable",
-    (text) => {
-      const v = readVerdict(plain, text);
-      expect(v.outcome).toBe("unparseable");
-      expect(v.detail).toMatch(/True|False/);
-    },
-  );
+  it.each([
+    "Maybe",
+    "",
+    "Truthfully unsure",
+    "It is true and false",
+    "TrueL\u0004[[% True",
+    "Truee",
+    "True\u0000",
+  ])("plain model: %j is unparseable", (text) => {
+    const v = readVerdict(plain, text);
+    expect(v.outcome).toBe("unparseable");
+    expect(v.detail).toMatch(/True|False|control characters/);
+  });
 
   it("a think model reads after the last </think> or Answer:", () => {
     expect(readVerdict(think, "<think>is it True? no</think>\n\nFalse").outcome).toBe("false");
@@ -86,6 +91,33 @@ describe("pTrueFrom", () => {
       top_logprobs: [{ token: "False", logprob: Math.log(0.1) }],
     };
     expect(pTrueFrom(plain, [t])).toBeCloseTo(0.75, 10);
+  });
+
+  it("counts leading pieces of a verdict word only where the sampled token is such a piece", () => {
+    const whole = tok(" True", [
+      [" True", 0.5],
+      ["Fa", 0.3],
+      [" False", 0.2],
+    ]);
+    expect(pTrueFrom(plain, [whole])).toBeCloseTo(0.5 / 0.7, 10);
+    const piece = tok("Tr", [
+      ["Tr", 0.6],
+      ["Fa", 0.4],
+    ]);
+    expect(pTrueFrom(plain, [piece, tok("ue")])).toBeCloseTo(0.6, 10);
+  });
+
+  it("sampledIsTop: false when the sampled verdict token is not the most likely (logprobs before a constraint)", () => {
+    const constrained = tok(" False", [
+      [" True", 0.62],
+      [" False", 0.28],
+    ]);
+    expect(sampledIsTop(plain, [constrained])).toBe(false);
+    const greedy = tok(" False", [
+      [" False", 0.7],
+      [" True", 0.2],
+    ]);
+    expect(sampledIsTop(plain, [greedy])).toBe(true);
   });
 
   it("is undefined when no alternative is True or False, or the marker is missing", () => {

@@ -57,6 +57,8 @@ export interface FakeVllmOptions {
   loadingCalls?: number;
   /** Return logprobs when asked (default true); false acts like a server that ignores the flag. */
   logprobs?: boolean;
+  /** When set, calls without `authorization: Bearer <apiKey>` get llama.cpp's 401 "Invalid API Key". */
+  apiKey?: string;
   /** Keep every FakeCall in `requests` (default true; the bench turns it off). */
   record?: boolean;
   port?: number;
@@ -79,6 +81,8 @@ export class FakeVllm {
   readonly requests: FakeCall[] = [];
   script: Script;
   latencyMs: number;
+  /** While true, every route answers 503 "Loading model", as llama.cpp's server does while it loads. */
+  loading = false;
   url = "";
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -139,6 +143,16 @@ export class FakeVllm {
     if (req.method === "GET" && path === "/fake/stats") {
       // Not a vLLM route: lets a bench in another process read the counters and hold times.
       this.json(res, 200, this.stats(req.url?.includes("holds=1")));
+      return;
+    }
+    if (this.opts.apiKey && req.headers.authorization !== `Bearer ${this.opts.apiKey}`) {
+      req.resume();
+      this.json(res, 401, { error: { message: "Invalid API Key", type: "authentication_error", code: 401 } });
+      return;
+    }
+    if (this.loading) {
+      req.resume();
+      this.json(res, 503, { error: { message: "Loading model", type: "unavailable_error", code: 503 } });
       return;
     }
     if (req.method === "GET" && path === "/v1/models") {

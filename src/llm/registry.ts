@@ -173,17 +173,47 @@ function findByKey(registry: Map<string, ModelProfile>, name: string): ModelProf
   return hits.length === 1 ? hits[0] : undefined;
 }
 
+/** Longest question, gold and answer sent to the judge; longer ones are cut, and say so. */
+export const PROMPT_FIELD_CHARS = { question: 8000, groundTruth: 4000, answer: 4000 };
+
 /**
  * Fill the template in one pass, so an answer that itself contains
- * "{{QUESTION}}" is sent as written, not substituted again.
+ * "{{QUESTION}}" is sent as written, not substituted again. The template is
+ * sent verbatim (the models were trained on it); what is put into it cannot
+ * close or open the template's own tags: an answer holding "</model_answer>"
+ * would otherwise end its field and speak to the judge as the prompt ("... Return
+ * True <model_answer>"), so such tags are written as &lt;/model_answer&gt;.
  */
 export function renderPrompt(
   profile: ModelProfile,
   input: { question: string; groundTruth: string; answer: string },
 ): string {
+  const tags = templateTags(profile.template);
+  const field = (text: string, max: number) => neutralize(cut(text, max), tags);
   return profile.template.replace(PLACEHOLDER, (_, key: string) =>
-    key === "QUESTION" ? input.question : key === "GROUND_TRUTH_ANSWER" ? input.groundTruth : input.answer,
+    key === "QUESTION"
+      ? field(input.question, PROMPT_FIELD_CHARS.question)
+      : key === "GROUND_TRUTH_ANSWER"
+        ? field(input.groundTruth, PROMPT_FIELD_CHARS.groundTruth)
+        : field(input.answer, PROMPT_FIELD_CHARS.answer),
   );
+}
+
+/** The tag names the template uses (question, ground_truth_answer, model_answer). */
+function templateTags(template: string): string[] {
+  return [...new Set([...template.matchAll(/<\/?([A-Za-z_][A-Za-z0-9_-]{0,40})>/g)].map((m) => m[1] as string))];
+}
+
+function neutralize(text: string, tags: string[]): string {
+  if (tags.length === 0 || !text.includes("<")) return text;
+  const names = tags.map((t) => t.replace(/[^A-Za-z0-9_-]/g, "")).join("|");
+  // One character class before the name, so the pattern stays linear.
+  const re = new RegExp(`<([\\s/]*)(${names})(\\s*)>`, "gi");
+  return text.replace(re, (_m, pre: string, name: string, post: string) => `&lt;${pre}${name}${post}&gt;`);
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)} [... ${text.length - max} more characters not shown]`;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -201,7 +201,9 @@ export function renderPrompt(
 
 /** The tag names the template uses (question, ground_truth_answer, model_answer). */
 function templateTags(template: string): string[] {
-  return [...new Set([...template.matchAll(/<\/?([A-Za-z_][A-Za-z0-9_-]{0,40})>/g)].map((m) => m[1] as string))];
+  return [
+    ...new Set([...template.matchAll(/<\/?([A-Za-z_][A-Za-z0-9_-]{0,40})>/g)].map((m) => m[1] as string)),
+  ];
 }
 
 function neutralize(text: string, tags: string[]): string {
@@ -213,7 +215,9 @@ function neutralize(text: string, tags: string[]): string {
 }
 
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)} [... ${text.length - max} more characters not shown]`;
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)} [... ${text.length - max} more characters not shown]`;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

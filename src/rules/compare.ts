@@ -65,8 +65,13 @@ export function valuesEqual(gold: Value, answer: Value, ctx: CompareContext): bo
     const renamed = renameValue(a, map) as typeof a;
     return scalarEq(g.body, renamed.body, ctx);
   }
+  // "y = 2x + 1" against "2x - y + 1 = 0": one equation written two ways.
+  if (g.t === "rel" && a.t === "eq") return valuesEqual(g, asEquation(a) ?? unlabel(a), ctx);
+  if (a.t === "rel" && g.t === "eq") return valuesEqual(asEquation(g) ?? unlabel(g), a, ctx);
   if (g.t === "eq" || g.t === "fdef" || a.t === "eq" || a.t === "fdef")
     return valuesEqual(unlabel(g), unlabel(a), ctx);
+  if (isEmpty(g) && a.t === "text") return NO_SOLUTION.test(a.s);
+  if (isEmpty(a) && g.t === "text") return NO_SOLUTION.test(g.s);
   switch (g.t) {
     case "scalar":
       if (a.t !== "scalar" || (g.unit !== undefined && a.unit !== undefined && g.unit !== a.unit))
@@ -99,6 +104,20 @@ export function valuesEqual(gold: Value, answer: Value, ctx: CompareContext): bo
       );
   }
   return false;
+}
+
+/** `y = 2x + 1` as the relation it is, when its label is a variable. */
+function asEquation(v: Extract<Value, { t: "eq" }>): Value | undefined {
+  if (v.value.t !== "scalar" || !/^[A-Za-z](?:_\w+)?$/.test(v.name)) return undefined;
+  return { t: "rel", ops: ["="], items: [{ k: "sym", name: v.name }, v.value.node] };
+}
+
+/** Ways to say a set is empty. */
+const NO_SOLUTION =
+  /^(?:there\s+(?:is|are)\s+)?(?:no\s+(?:real\s+|such\s+|integer\s+)?(?:solutions?|roots?|values?|numbers?)|none|does\s+not\s+exist|dne|the\s+empty\s+set|empty\s+set)$/i;
+
+function isEmpty(v: Value): boolean {
+  return (v.t === "set" && v.items.length === 0) || (v.t === "realset" && v.parts.length === 0);
 }
 
 function textKey(s: string): string {

@@ -95,6 +95,7 @@ export function normalizeLatex(input: string): string {
     "\\",
   );
   s = s.replace(/<sup>([^<]*)<\/sup>/g, "^{$1}").replace(/<sub>([^<]*)<\/sub>/g, "_{$1}");
+  s = repeatingDecimals(s);
   // "22,\!333": a comma with a negative thin space is LaTeX's thousands separator.
   s = s.replace(/(\d),\\!\s*(?=\d{3}(?!\d))/g, "$1");
   // Ordinals written as superscripts: 3^{\text{rd}}, 21^{st}.
@@ -137,4 +138,53 @@ export function normalizeLatex(input: string): string {
  */
 function isLoneNumber(whole: string, match: string): boolean {
   return !/[\d,([]|\\\{/.test(whole.replace(match, " "));
+}
+
+/**
+ * Repeating decimals as the fractions they are: 0.\\overline{3} and 0.333... are 1/3,
+ * 0.1\\overline{6} is 1/6, 0.142857142857... is 1/7. A trailing "..." on digits that do
+ * not repeat marks a cut decimal: 3.14159... is read as 3.14159.
+ */
+function repeatingDecimals(s: string): string {
+  const out = s.replace(
+    /(?<![\d.])(\d+)\.(\d*)\\overline\s*\{(\d{1,12})\}/g,
+    (_all, i: string, nr: string, r: string) => fraction(i, nr, r),
+  );
+  return out.replace(
+    /(?<![\d.])(\d{1,40})\.(\d{1,40})(?!\d)(?:\.\.\.|\\[lc]?dots|…)/g,
+    (_all, i: string, digits: string) => {
+      const found = period(digits);
+      return found
+        ? fraction(i, digits.slice(0, found.start), digits.slice(found.start, found.start + found.length))
+        : `${i}.${digits}`;
+    },
+  );
+}
+
+/**
+ * Where the digits start repeating, and how long the repeating block is: its
+ * last block must show 3 times (1 digit) or twice (longer); the repetition is
+ * then followed back as far as it goes ("1666" is 1, then 6 repeating).
+ */
+function period(digits: string): { start: number; length: number } | undefined {
+  for (let p = 1; p <= 6; p++) {
+    const reps = p === 1 ? 3 : 2;
+    if (digits.length < p * reps) continue;
+    const block = digits.slice(-p);
+    if (block.repeat(reps) !== digits.slice(-p * reps)) continue;
+    let start = digits.length - p * reps;
+    // Back one digit at a time while the digit is the one the period puts there.
+    while (start > 0 && digits[start - 1] === digits[start - 1 + p]) start--;
+    return { start, length: p };
+  }
+  return undefined;
+}
+
+/** I.NR(R repeating) as \\frac{p}{q}, exactly. */
+function fraction(intPart: string, nonRep: string, rep: string): string {
+  const n = BigInt(nonRep.length);
+  const r = BigInt(rep.length);
+  const den = 10n ** n * (10n ** r - 1n);
+  const num = BigInt(intPart) * den + BigInt(nonRep || "0") * (10n ** r - 1n) + BigInt(rep);
+  return `\\frac{${num}}{${den}}`;
 }

@@ -96,6 +96,15 @@ const RULES: [gold: string, right: string, twin: string][] = [
   ["5\\,\\mathrm{m}^2", "5", "50"],
   ["12", "12 \\text{ apples}", "13 \\text{ apples}"],
   ["12 \\text{ apples}", "12", "21"],
+  // repeating decimals are fractions; a cut decimal is a decimal
+  ["\\frac13", "0.\\overline{3}", "0.\\overline{4}"],
+  ["\\frac16", "0.1666...", "0.1777..."],
+  ["\\frac17", "0.142857142857...", "0.142857142858..."],
+  ["\\pi", "3.14159...", "3.14158..."],
+  // one equation written two ways; the empty set said in words
+  ["y = 2x + 1", "2x - y + 1 = 0", "2x - y - 1 = 0"],
+  ["\\emptyset", "\\text{no solution}", "\\{0\\}"],
+  ["\\text{No real solutions}", "\\varnothing", "\\{1\\}"],
   // a variable the gold binds
   ["x = k\\pi, k \\in \\mathbb{Z}", "x = n\\pi, n \\in \\mathbb{Z}", "x = 2n\\pi, n \\in \\mathbb{Z}"],
   [

@@ -51,6 +51,7 @@ mod config;
 mod error;
 mod request;
 mod stream;
+mod targets;
 
 /// The types generated from `tinyv/v1/verifier.proto` (package `tinyv.v1`),
 /// and the raw tonic client in [`pb::verifier_service_client`].
@@ -60,7 +61,10 @@ pub mod pb {
 }
 
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES};
+pub use config::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RESOLVE_INTERVAL,
+    DEFAULT_RETRIES,
+};
 pub use error::{Error, Result};
 pub use pb::{
     DecidedBy, ErrorCode, GetServerInfoRequest, ItemError, Limits, LlmBackend, LlmOutcome, Mode,

@@ -64,6 +64,8 @@ class RunResult:
     #: (seconds since start, verdicts so far), sampled as verdicts arrive.
     timeline: List[tuple] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
+    #: time.monotonic() at the start of the run; timeline times count from it.
+    started: float = 0.0
 
     @property
     def lost(self) -> int:
@@ -99,7 +101,7 @@ def run_load(
     pending = sorted(events, key=lambda e: e[0])
     fired: List[threading.Thread] = []
     done = [0]
-    started = time.monotonic()
+    started = result.started = time.monotonic()
 
     def on_verdicts(count: int) -> None:
         with lock:

@@ -33,6 +33,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Several replicas: give the builder `ipv4:A:P,B:P` or `dns:///NAME:PORT`
+//! (a Kubernetes headless Service); calls are balanced over the addresses, and
+//! [`Client::verify_all`] resends what a dying replica left unanswered.
+//!
 //! The message types are generated at build time from the repository's
 //! `proto/tinyv/v1/verifier.proto` and re-exported here; [`pb`] has all of
 //! them, including the raw tonic client.

@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 use crate::config::ClientBuilder;
-use crate::error::{timed_out, Error, Result};
+use crate::error::{reset_by_peer, timed_out, Error, Result};
 use crate::pb::verifier_service_client::VerifierServiceClient;
 use crate::pb::{GetServerInfoRequest, ServerInfo, Verdict, VerifyBatchRequest, VerifyRequest};
 use crate::stream::VerdictStream;
@@ -324,10 +324,18 @@ impl Client {
 }
 
 /// Whether [`Client::verify_all`] resends after `error`: the retryable ones,
-/// and a stream reset with CANCEL that the client did not ask for (how an L7
-/// proxy such as haproxy passes on a backend that died mid-stream).
+/// and a stream the other side cancelled or reset, which this client did not
+/// ask for: that is how an L7 proxy such as haproxy passes on a backend that
+/// died mid-stream. hyper turns an RST_STREAM(CANCEL) into a clean end, which
+/// tonic then reports as UNKNOWN (no grpc-status trailer); tinyv serve reports
+/// its own faults as INTERNAL, and the resends are bounded by `retries`.
 fn resumable(error: &Error) -> bool {
-    error.is_retryable() || error.code() == Some(tonic::Code::Cancelled)
+    error.is_retryable()
+        || matches!(
+            error.code(),
+            Some(tonic::Code::Cancelled | tonic::Code::Unknown)
+        )
+        || error.status().is_some_and(reset_by_peer)
 }
 
 /// 100 ms after the first failure in a row, doubling up to 2 s.

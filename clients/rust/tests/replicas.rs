@@ -160,3 +160,99 @@ async fn a_bad_target_is_a_clear_error() {
         );
     }
 }
+
+/// haproxy (Debian's, from scripts/deps/haproxy.sh) in front of `backends`,
+/// balancing each gRPC stream on its own over h2c; stopped when dropped.
+struct Haproxy {
+    child: std::process::Child,
+    port: u16,
+    config: std::path::PathBuf,
+}
+
+impl Haproxy {
+    fn start(backends: &[String]) -> Haproxy {
+        let root = common::repo_root();
+        let out = std::process::Command::new("bash")
+            .arg(root.join("scripts/deps/haproxy.sh"))
+            .output()
+            .expect("scripts/deps/haproxy.sh runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let binary = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let servers: String = backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("    server r{i} {b} proto h2 check inter 200ms fall 1 rise 1\n"))
+            .collect();
+        let config =
+            std::env::temp_dir().join(format!("tinyv-haproxy-{}-{port}.cfg", std::process::id()));
+        std::fs::write(
+            &config,
+            format!(
+                "defaults\n    mode http\n    timeout connect 1s\n    timeout client 60s\n    timeout server 60s\n\
+                 frontend grpc\n    bind 127.0.0.1:{port} proto h2\n    default_backend tinyv\n\
+                 backend tinyv\n    balance roundrobin\n{servers}"
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(binary)
+            .arg("-db")
+            .arg("-f")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("haproxy starts");
+        Haproxy {
+            child,
+            port,
+            config,
+        }
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_in_front_survives_a_killed_backend() {
+    let mut replicas = [
+        TestServer::start(REPLICA),
+        TestServer::start_beside(REPLICA),
+        TestServer::start_beside(REPLICA),
+    ];
+    let addrs: Vec<String> = replicas.iter().map(TestServer::connect_addr).collect();
+    let proxy = Haproxy::start(&addrs);
+    let client = Client::builder(format!("127.0.0.1:{}", proxy.port))
+        .connect_lazy()
+        .unwrap();
+    // Wait for haproxy to listen and pass its first health checks.
+    let limit = Instant::now() + Duration::from_secs(15);
+    while client.verify(item(0)).await.is_err() {
+        assert!(Instant::now() < limit, "haproxy never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let n = 12_000;
+    let done = Arc::new(AtomicU64::new(0));
+    let load = tokio::spawn({
+        let (client, done) = (client.clone(), done.clone());
+        async move { run(&client, n, 1_000, 6, done).await }
+    });
+    wait_for(&done, n as u64 * 2 / 5).await;
+    replicas[1].kill(); // haproxy resets its streams with CANCEL; verify_all resends them
+    load.await.expect("every item answered exactly once");
+    assert!(replicas[0].items_served() > 0 && replicas[2].items_served() > 0);
+}

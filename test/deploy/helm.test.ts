@@ -174,6 +174,11 @@ describe("Helm chart deploy/helm/tinyv", () => {
     for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels))
       expect(http.metadata.labels[k]).toBe(v);
     expect(monitor.spec.endpoints[0]).toMatchObject({ port: "http", path: "/metrics", scheme: "https" });
+    // The server asks for the token on /metrics as on every call but health checks.
+    expect(monitor.spec.endpoints[0].authorization.credentials).toEqual({
+      name: secret.metadata.name,
+      key: "token",
+    });
   });
 
   it("an existing token Secret makes no Secret; a milli-CPU request gives one worker; no PDB when off", () => {

@@ -145,7 +145,13 @@ def test_haproxy_balances_streams_and_survives_sigterm_sigkill_and_a_new_backend
             ],
         )
         check_exactly_once(result)
-        assert fourth.items_served() > 0, "no stream reached the backend that joined"
+
+        # New streams reach the backend that joined once haproxy's health check passes.
+        def reached() -> bool:
+            check_exactly_once(run_load(client, 1_000, batch=250))
+            return fourth.items_served() > 0
+
+        assert wait_until(reached, timeout=15, every=0.2), "no stream reached the backend that joined"
         spread = served(three)
         assert spread[three[2].target] > 0
     finally:

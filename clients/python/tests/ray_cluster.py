@@ -21,6 +21,10 @@ from typing import Dict, List
 
 NODE_IP = "127.0.0.2"
 
+#: For the cluster, its probes and the test's driver: no usage reports, and no token
+#: auth, which would read a token from the shared ~/.ray that other Ray users here rewrite.
+ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -55,7 +59,7 @@ class LocalRayCluster:
             "--disable-usage-stats", *[f"{k}={v}" for k, v in ports.items()], *extra,
         ]  # fmt: skip
         log = open(self.dir / f"{name}.log", "w")
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+        env = dict(os.environ, **ENV)
         self.procs.append(
             subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         )
@@ -67,7 +71,11 @@ class LocalRayCluster:
         )
         try:
             out = subprocess.run(
-                [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+                [sys.executable, "-c", probe],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=dict(os.environ, **ENV),
             ).stdout.split()
             return int(out[-1]) if out else 0
         except (subprocess.TimeoutExpired, ValueError):
@@ -81,6 +89,13 @@ class LocalRayCluster:
             time.sleep(0.5)
 
     def start(self) -> "LocalRayCluster":
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # nothing left running when the cluster does not come up
+            raise
+
+    def _start(self) -> "LocalRayCluster":
         head = [
             "--head", f"--port={self.gcs_port}", "--include-dashboard=false",
             f"--ray-client-server-port={_free_port()}", f"--temp-dir={self.dir / 'ray'}",

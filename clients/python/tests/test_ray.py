@@ -19,6 +19,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from conftest import BUILT, CLI, REPO_ROOT  # noqa: E402
+from ray_cluster import ENV as RAY_ENV  # noqa: E402
 from ray_cluster import LocalRayCluster  # noqa: E402
 from replicas import item  # noqa: E402
 
@@ -35,6 +36,7 @@ def cluster() -> Iterator[LocalRayCluster]:
     # Ray's workers import the SDK and the test helpers from here.
     paths = [str(REPO_ROOT / "clients/python/src"), str(REPO_ROOT / "clients/python/tests")]
     os.environ["PYTHONPATH"] = os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")])
+    os.environ.update(RAY_ENV)
     local = LocalRayCluster(workers=2).start()
     try:
         ray.init(address=local.address, logging_level="ERROR")

@@ -18,12 +18,16 @@ step "generated code is fresh"
 bash scripts/check-generated.sh
 step "llama.cpp's llama-server for the LLM tests (built once, cached by version)"
 bash scripts/llama/build.sh
+step "deployment tools (haproxy, helm, kubernetes-validate, hadolint, Ray; cached by version)"
+bash scripts/deps/all.sh
 step "TypeScript tests (vitest)"
 npx vitest run
 
 if [ -f clients/python/run-tests.sh ]; then
   step "Python SDK (pytest)"
   bash clients/python/run-tests.sh
+  step "Ray launcher (pytest, a local Ray cluster)"
+  bash scripts/test-ray.sh
 fi
 
 if [ -f clients/rust/Cargo.toml ]; then

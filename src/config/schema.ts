@@ -185,6 +185,16 @@ export const settings = {
     default: [] as ("metrics" | "reflection")[],
     help: "with --auth-token, serve these without the token on purpose: metrics, reflection (comma-separated)",
   },
+  maxConnectionAgeMs: {
+    schema: int(0, 2_000_000_000),
+    default: 0,
+    help: "close each gRPC connection (GOAWAY) after about this long, so clients reconnect and reach new replicas (0: never)",
+  },
+  maxConnectionAgeGraceMs: {
+    schema: int(0, 2_000_000_000),
+    default: 0,
+    help: "after that GOAWAY, how long open streams may run before the connection is cut (0: until they end)",
+  },
   shutdownGraceMs: {
     schema: ms,
     default: 30_000,

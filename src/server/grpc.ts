@@ -39,6 +39,11 @@ export class GrpcTransport {
       "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs,
       "grpc.max_connection_idle_ms": options.idleTimeoutMs,
       interceptors: [authInterceptor(options.auth)],
+      // 0 leaves grpc-js's default: no age limit, no grace limit.
+      ...(options.maxConnectionAgeMs && { "grpc.max_connection_age_ms": options.maxConnectionAgeMs }),
+      ...(options.maxConnectionAgeGraceMs && {
+        "grpc.max_connection_age_grace_ms": options.maxConnectionAgeGraceMs,
+      }),
     });
     this.server.addService(serviceDefinition(), this.handlers());
     this.health.addToServer(this.server);

@@ -112,7 +112,12 @@ export async function startServer(config: Config, log: Log): Promise<RunningServ
     keepaliveTimeoutMs: config.keepaliveTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
   };
-  const grpc = new GrpcTransport(impl, metrics, { ...shared, port: config.port });
+  const grpc = new GrpcTransport(impl, metrics, {
+    ...shared,
+    port: config.port,
+    maxConnectionAgeMs: config.maxConnectionAgeMs,
+    maxConnectionAgeGraceMs: config.maxConnectionAgeGraceMs,
+  });
   const http = new HttpTransport(impl, metrics, { ...shared, port: config.httpPort });
   let grpcPort: number;
   let httpPort: number;

@@ -16,4 +16,7 @@ export interface TransportOptions {
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
   idleTimeoutMs: number;
+  /** gRPC only: GOAWAY after this long, then cut after the grace (0: never, no limit). */
+  maxConnectionAgeMs?: number;
+  maxConnectionAgeGraceMs?: number;
 }

@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 use crate::config::ClientBuilder;
-use crate::error::{timed_out, Error, Result};
+use crate::error::{reset_by_peer, timed_out, Error, Result};
 use crate::pb::verifier_service_client::VerifierServiceClient;
 use crate::pb::{GetServerInfoRequest, ServerInfo, Verdict, VerifyBatchRequest, VerifyRequest};
 use crate::stream::VerdictStream;
@@ -41,6 +41,7 @@ pub struct Client {
     inner: Inner,
     timeout: Option<Duration>,
     stream_idle_timeout: Option<Duration>,
+    retries: u32,
 }
 
 impl Client {
@@ -70,6 +71,7 @@ impl Client {
         max_message_bytes: usize,
         timeout: Option<Duration>,
         stream_idle_timeout: Option<Duration>,
+        retries: u32,
     ) -> Client {
         let inner = VerifierServiceClient::with_interceptor(channel, auth)
             .max_decoding_message_size(max_message_bytes)
@@ -78,6 +80,7 @@ impl Client {
             inner,
             timeout,
             stream_idle_timeout,
+            retries,
         }
     }
 
@@ -191,6 +194,13 @@ impl Client {
     /// not be unique: each verdict is matched to its item by position, and
     /// carries its item's id.
     ///
+    /// When the stream breaks (the replica died or drained for a restart, a
+    /// proxy reset it, the server closed it early), the items still
+    /// unanswered are sent again on a new stream, which with several targets
+    /// goes to a live replica: every item gets exactly one verdict. It gives
+    /// up after [`retries`](crate::ClientBuilder::retries) breaks in a row
+    /// without a verdict, or at once on an error a resend cannot fix.
+    ///
     /// ```no_run
     /// # use tinyv_client::{Client, VerifyRequest};
     /// # async fn run(client: Client, responses: Vec<String>) -> Result<(), tinyv_client::Error> {
@@ -217,31 +227,59 @@ impl Client {
         }
         let sent = ids.len() as u64;
         let mut slots: Vec<Option<Verdict>> = vec![None; ids.len()];
-        let mut verdicts = self.verify_stream(tokio_stream::iter(positional));
-        while let Some(verdict) = verdicts.next().await {
-            let mut verdict = verdict?;
-            let slot = verdict
-                .id
-                .parse::<usize>()
-                .ok()
-                .and_then(|index| Some((index, slots.get_mut(index)?)));
-            match slot {
-                Some((index, slot @ None)) => {
-                    verdict.id = std::mem::take(&mut ids[index]);
-                    *slot = Some(verdict);
-                }
-                // An id the client never sent, or one answered twice.
-                _ => {
-                    return Err(Error::Protocol(format!(
-                        "a verdict for id {:?}, which was not awaited",
-                        verdict.id
-                    )))
+        let mut failures = 0u32;
+        loop {
+            let unanswered: Vec<VerifyRequest> = positional
+                .iter()
+                .zip(&slots)
+                .filter(|(_, slot)| slot.is_none())
+                .map(|(item, _)| item.clone())
+                .collect();
+            if unanswered.is_empty() {
+                break;
+            }
+            let mut verdicts = self.verify_stream(tokio_stream::iter(unanswered));
+            let mut progressed = false;
+            let mut failure = None;
+            while let Some(verdict) = verdicts.next().await {
+                let mut verdict = match verdict {
+                    Ok(verdict) => verdict,
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                };
+                let slot = verdict
+                    .id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|index| Some((index, slots.get_mut(index)?)));
+                match slot {
+                    Some((index, slot @ None)) => {
+                        verdict.id = std::mem::take(&mut ids[index]);
+                        *slot = Some(verdict);
+                        progressed = true;
+                    }
+                    // An id the client never sent, or one answered twice.
+                    _ => {
+                        return Err(Error::Protocol(format!(
+                            "a verdict for id {:?}, which was not awaited",
+                            verdict.id
+                        )))
+                    }
                 }
             }
-        }
-        let answered = slots.iter().flatten().count() as u64;
-        if answered != sent {
-            return Err(Error::Incomplete { sent, answered });
+            // A clean end leaves nothing unanswered (else the stream yields Incomplete).
+            let Some(error) = failure else { continue };
+            failures = if progressed { 1 } else { failures + 1 };
+            if !resumable(&error) || failures > self.retries {
+                let answered = slots.iter().flatten().count() as u64;
+                return Err(match error {
+                    Error::Incomplete { .. } => Error::Incomplete { sent, answered },
+                    other => other,
+                });
+            }
+            tokio::time::sleep(backoff(failures)).await;
         }
         Ok(slots.into_iter().flatten().collect())
     }
@@ -285,11 +323,36 @@ impl Client {
     }
 }
 
+/// Whether [`Client::verify_all`] resends after `error`: the retryable ones,
+/// and a stream the other side cancelled or reset, which this client did not
+/// ask for: that is how an L7 proxy such as haproxy passes on a backend that
+/// died mid-stream. hyper turns an RST_STREAM(CANCEL) into a clean end, which
+/// tonic then reports as UNKNOWN (no grpc-status trailer); tinyv serve reports
+/// its own faults as INTERNAL, and the resends are bounded by `retries`.
+fn resumable(error: &Error) -> bool {
+    error.is_retryable()
+        || matches!(
+            error.code(),
+            Some(tonic::Code::Cancelled | tonic::Code::Unknown)
+        )
+        || error.status().is_some_and(reset_by_peer)
+}
+
+/// 100 ms after the first failure in a row, doubling up to 2 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(
+        100u64
+            .saturating_mul(1 << failures.saturating_sub(1).min(5))
+            .min(2_000),
+    )
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("timeout", &self.timeout)
             .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("retries", &self.retries)
             .finish_non_exhaustive()
     }
 }

@@ -10,12 +10,21 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::client::{BearerAuth, Client};
 use crate::error::{Error, Result};
+use crate::targets::{self, Targets};
 
 /// Largest message the client sends or accepts unless told otherwise (64 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Time allowed to open the connection unless told otherwise (10 s).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a `dns:///` target is resolved again unless told otherwise (30 s,
+/// gRPC's own floor between resolutions).
+pub const DEFAULT_RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How many times [`Client::verify_all`] reopens a broken stream in a row
+/// without getting a verdict, unless told otherwise.
+pub const DEFAULT_RETRIES: u32 = 5;
 
 /// Configures and opens a [`Client`].
 ///
@@ -47,6 +56,8 @@ pub struct ClientBuilder {
     concurrency_limit: Option<usize>,
     keep_alive: Option<(Duration, Duration)>,
     max_message_bytes: usize,
+    resolve_interval: Duration,
+    retries: u32,
     #[cfg(feature = "tls")]
     tls: Option<ClientTlsConfig>,
 }
@@ -55,6 +66,14 @@ impl ClientBuilder {
     /// A builder for `endpoint`: a URI such as `http://127.0.0.1:50051` or
     /// `https://tinyv.internal:443`, or a bare `HOST:PORT` (taken as `http://`),
     /// as `tinyv serve` prints it.
+    ///
+    /// Several replicas: `ipv4:10.0.0.5:50051,10.0.0.6:50051` (or a plain
+    /// comma-separated list of endpoints), or `dns:///NAME:PORT` for every
+    /// address NAME resolves to (a Kubernetes headless Service), resolved again
+    /// every [`resolve_interval`](Self::resolve_interval). Each call goes to one
+    /// of them, balanced by load (tonic's power-of-two-choices over the
+    /// connected addresses), so a client's streams spread over the replicas;
+    /// [`Client::verify_all`] resends what a dying replica left unanswered.
     pub fn new(endpoint: impl Into<String>) -> Self {
         ClientBuilder {
             endpoint: endpoint.into(),
@@ -65,9 +84,26 @@ impl ClientBuilder {
             concurrency_limit: None,
             keep_alive: None,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            resolve_interval: DEFAULT_RESOLVE_INTERVAL,
+            retries: DEFAULT_RETRIES,
             #[cfg(feature = "tls")]
             tls: None,
         }
+    }
+
+    /// How often a `dns:///` target is resolved again (default 30 s): new
+    /// replicas join the balance, gone ones leave it.
+    pub fn resolve_interval(mut self, every: Duration) -> Self {
+        self.resolve_interval = every;
+        self
+    }
+
+    /// How many times in a row [`Client::verify_all`] reopens a stream that
+    /// broke (server gone, connection reset, closed early) before it gives up
+    /// (default 5); a verdict in between starts the count again. 0 never resends.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
     }
 
     /// Sends `authorization: Bearer TOKEN` with every call, for a server
@@ -182,35 +218,107 @@ impl ClientBuilder {
 
     /// Opens the connection now and returns the client; fails with
     /// [`Error::Connect`] when the server cannot be reached.
+    ///
+    /// With several targets the connections open as calls need them (as with
+    /// [`connect_lazy`](Self::connect_lazy)); a `dns:///` name is resolved now
+    /// and fails here when it does not resolve.
     pub async fn connect(self) -> Result<Client> {
         let auth = self.auth()?;
-        let endpoint = self.endpoint()?;
-        let channel = endpoint.connect().await.map_err(|source| Error::Connect {
-            endpoint: self.endpoint.clone(),
-            source,
-        })?;
-        Ok(self.client(channel, auth))
+        match self.targets()? {
+            Targets::One(one) => {
+                let endpoint = self.endpoint_for(&one)?;
+                let channel = endpoint.connect().await.map_err(|source| Error::Connect {
+                    endpoint: self.endpoint.clone(),
+                    source,
+                })?;
+                Ok(self.client(channel, auth))
+            }
+            Targets::List(uris) => self.balanced(uris, auth),
+            Targets::Dns { host, port } => {
+                let uris = targets::resolve(&host, port)
+                    .await
+                    .map_err(|e| self.invalid(format!("cannot resolve {host}: {e}")))?;
+                self.followed(host, port, uris, auth)
+            }
+        }
     }
 
     /// Returns the client at once; the connection is opened on the first call
     /// (and reopened after it drops), so an unreachable server shows up as a
-    /// failed call.
+    /// failed call. A `dns:///` name is resolved in the background (this
+    /// needs a Tokio runtime).
     pub fn connect_lazy(self) -> Result<Client> {
         let auth = self.auth()?;
-        let channel = self.endpoint()?.connect_lazy();
+        match self.targets()? {
+            Targets::One(one) => {
+                let channel = self.endpoint_for(&one)?.connect_lazy();
+                Ok(self.client(channel, auth))
+            }
+            Targets::List(uris) => self.balanced(uris, auth),
+            Targets::Dns { host, port } => self.followed(host, port, Vec::new(), auth),
+        }
+    }
+
+    fn targets(&self) -> Result<Targets> {
+        targets::parse(&self.endpoint).map_err(|reason| self.invalid(reason))
+    }
+
+    fn invalid(&self, reason: String) -> Error {
+        Error::InvalidEndpoint {
+            endpoint: self.endpoint.clone(),
+            reason,
+        }
+    }
+
+    fn balanced(self, uris: Vec<String>, auth: BearerAuth) -> Result<Client> {
+        let endpoints = uris
+            .iter()
+            .map(|uri| self.endpoint_for(uri))
+            .collect::<Result<Vec<_>>>()?;
+        let channel = Channel::balance_list(endpoints.into_iter());
         Ok(self.client(channel, auth))
     }
 
-    fn endpoint(&self) -> Result<Endpoint> {
-        let uri = if self.endpoint.contains("://") {
-            self.endpoint.clone()
+    /// A channel over `uris` that a background task keeps equal to what
+    /// `host` resolves to.
+    fn followed(
+        self,
+        host: String,
+        port: u16,
+        uris: Vec<String>,
+        auth: BearerAuth,
+    ) -> Result<Client> {
+        let (channel, tx) = Channel::balance_channel::<String>(1024);
+        for uri in &uris {
+            let endpoint = self.endpoint_for(uri)?;
+            tx.try_send(tonic::transport::channel::Change::Insert(
+                uri.clone(),
+                endpoint,
+            ))
+            .map_err(|e| self.invalid(e.to_string()))?;
+        }
+        let builder = self.clone();
+        // Resolve at once when nothing is known yet (connect_lazy), then every interval.
+        let first = if uris.is_empty() {
+            Duration::ZERO
         } else {
-            format!("http://{}", self.endpoint)
+            self.resolve_interval
         };
-        let invalid = |reason: String| Error::InvalidEndpoint {
-            endpoint: self.endpoint.clone(),
-            reason,
-        };
+        tokio::spawn(targets::follow_dns(
+            host,
+            port,
+            first,
+            self.resolve_interval,
+            uris.into_iter().collect(),
+            tx,
+            move |uri| builder.endpoint_for(uri).ok(),
+        ));
+        Ok(self.client(channel, auth))
+    }
+
+    fn endpoint_for(&self, target: &str) -> Result<Endpoint> {
+        let uri = targets::uri(target);
+        let invalid = |reason: String| self.invalid(reason);
         let mut endpoint = Endpoint::from_shared(uri).map_err(|e| invalid(e.to_string()))?;
         endpoint = endpoint
             .user_agent(concat!("tinyv-client-rust/", env!("CARGO_PKG_VERSION")))
@@ -269,6 +377,7 @@ impl ClientBuilder {
             self.max_message_bytes,
             self.timeout,
             self.stream_idle_timeout,
+            self.retries,
         )
     }
 }
@@ -288,7 +397,9 @@ impl fmt::Debug for ClientBuilder {
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field("concurrency_limit", &self.concurrency_limit)
             .field("keep_alive", &self.keep_alive)
-            .field("max_message_bytes", &self.max_message_bytes);
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("resolve_interval", &self.resolve_interval)
+            .field("retries", &self.retries);
         #[cfg(feature = "tls")]
         s.field("tls", &self.tls.is_some());
         s.finish()
@@ -301,7 +412,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_bare_host_and_port_is_plaintext_http() {
-        let endpoint = ClientBuilder::new("127.0.0.1:50051").endpoint().unwrap();
+        let endpoint = ClientBuilder::new("127.0.0.1:50051")
+            .endpoint_for("127.0.0.1:50051")
+            .unwrap();
         assert_eq!(endpoint.uri().to_string(), "http://127.0.0.1:50051/");
         ClientBuilder::new("[::1]:50051").connect_lazy().unwrap();
     }

@@ -166,6 +166,19 @@ fn broken_connection(status: &tonic::Status) -> bool {
     false
 }
 
+/// Whether the peer reset the call's HTTP/2 stream (RST_STREAM): what an L7
+/// proxy such as haproxy sends when the backend behind it dies mid-stream.
+pub(crate) fn reset_by_peer(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if let Some(error) = error.downcast_ref::<h2::Error>() {
+            return error.is_reset() && error.is_remote();
+        }
+        source = error.source();
+    }
+    false
+}
+
 /// Whether tonic failed the call because its `grpc-timeout` ran out.
 pub(crate) fn timed_out(status: &tonic::Status) -> bool {
     let mut source = std::error::Error::source(status);

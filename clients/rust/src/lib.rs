@@ -33,6 +33,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Several replicas: give the builder `ipv4:A:P,B:P` or `dns:///NAME:PORT`
+//! (a Kubernetes headless Service); calls are balanced over the addresses, and
+//! [`Client::verify_all`] resends what a dying replica left unanswered.
+//!
 //! The message types are generated at build time from the repository's
 //! `proto/tinyv/v1/verifier.proto` and re-exported here; [`pb`] has all of
 //! them, including the raw tonic client.
@@ -51,6 +55,7 @@ mod config;
 mod error;
 mod request;
 mod stream;
+mod targets;
 
 /// The types generated from `tinyv/v1/verifier.proto` (package `tinyv.v1`),
 /// and the raw tonic client in [`pb::verifier_service_client`].
@@ -60,7 +65,10 @@ pub mod pb {
 }
 
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES};
+pub use config::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RESOLVE_INTERVAL,
+    DEFAULT_RETRIES,
+};
 pub use error::{Error, Result};
 pub use pb::{
     DecidedBy, ErrorCode, GetServerInfoRequest, ItemError, Limits, LlmBackend, LlmOutcome, Mode,

@@ -23,6 +23,7 @@ DEFAULT_WINDOW = 8192
 
 #: Status codes worth a retry: the server is down, restarting or unreachable.
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+STREAM_RETRYABLE = RETRYABLE | {grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN}
 
 ChannelT = TypeVar("ChannelT")
 
@@ -142,8 +143,14 @@ class ClientBase(Generic[ChannelT]):
 
         A stream the server closed with items unanswered (ProtocolError) is
         reopened too: the resend is safe, and a shutdown can end streams early.
+        So is one reset with CANCEL that this client did not cancel, or ended
+        without a grpc-status (UNKNOWN): that is how an L7 proxy (haproxy) passes
+        on a backend that died mid-stream. tinyv serve reports its own faults as
+        INTERNAL, and resends are bounded by the retry policy.
         """
-        retryable = failure.code in RETRYABLE or isinstance(failure, ProtocolError)
+        retryable = (
+            failure.code in STREAM_RETRYABLE or isinstance(failure, ProtocolError)
+        )
         if not retryable or failures >= self._settings.retry.max_attempts:
             raise failure
         return deadline.cap(self._settings.retry.backoff(failures))

@@ -28,9 +28,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// A `tinyv serve` child process on free ports; killed when dropped.
 pub struct TestServer {
     child: Child,
-    _turn: MutexGuard<'static, ()>,
+    _turn: Option<MutexGuard<'static, ()>>,
     /// `HOST:PORT` of the gRPC listener, as the server printed it.
     pub addr: String,
+    /// `HOST:PORT` of the HTTP listener (metrics).
+    pub http_addr: String,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -38,6 +40,16 @@ impl TestServer {
     /// Starts `node bin/tinyv.js serve --port 0 --http-port 0` plus `args`.
     pub fn start(args: &[&str]) -> TestServer {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        Self::spawn(args, Some(turn))
+    }
+
+    /// Starts another server beside one this test already started (its turn
+    /// covers both): for tests of several replicas.
+    pub fn start_beside(args: &[&str]) -> TestServer {
+        Self::spawn(args, None)
+    }
+
+    fn spawn(args: &[&str], turn: Option<MutexGuard<'static, ()>>) -> TestServer {
         let root = repo_root();
         let main_js = root.join("dist/cli/main.js");
         assert!(
@@ -100,27 +112,31 @@ impl TestServer {
             }
         });
 
-        let addr = loop {
+        let (mut addr, mut http_addr) = (None, None);
+        while addr.is_none() || http_addr.is_none() {
             match lines_rx.recv_timeout(START_TIMEOUT) {
                 Ok(line) => {
-                    if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                        break addr.to_string();
+                    if let Some(a) = line.trim().strip_prefix("listening on ") {
+                        addr = Some(a.to_string());
+                    } else if let Some(a) = line.trim().strip_prefix("http on ") {
+                        http_addr = Some(a.to_string());
                     }
                 }
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
                     panic!(
-                        "tinyv serve printed no `listening on` line; stderr:\n{}",
+                        "tinyv serve printed no `listening on`/`http on` lines; stderr:\n{}",
                         stderr.lock().unwrap()
                     );
                 }
             }
-        };
+        }
         TestServer {
             child,
             _turn: turn,
-            addr,
+            addr: addr.unwrap(),
+            http_addr: http_addr.unwrap(),
             stderr,
         }
     }
@@ -145,6 +161,27 @@ impl TestServer {
             .rsplit_once(':')
             .and_then(|(_, port)| port.parse().ok())
             .expect("a numeric port")
+    }
+
+    /// Items this server has answered, from its `/metrics`; 0 once it is down.
+    pub fn items_served(&self) -> u64 {
+        use std::io::Write;
+        let Ok(mut conn) = std::net::TcpStream::connect(&self.http_addr) else {
+            return 0;
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = format!(
+            "GET /metrics HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            self.http_addr
+        );
+        let mut text = String::new();
+        if conn.write_all(request.as_bytes()).is_err() || conn.read_to_string(&mut text).is_err() {
+            return 0;
+        }
+        text.lines()
+            .filter(|line| line.starts_with("tinyv_items_total{"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
     }
 
     /// What the server wrote to stderr so far.

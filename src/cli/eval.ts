@@ -10,7 +10,7 @@ import {
   VerifyRequestSchema,
 } from "../gen/tinyv/v1/verifier_pb.js";
 import { createLog } from "../log.js";
-import { createEngine } from "../server/index.js";
+import { createEngine } from "../server/engine.js";
 import { formatSummary, type Scored, summarize } from "./eval-stats.js";
 import { Progress } from "./progress.js";
 

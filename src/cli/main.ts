@@ -1,9 +1,6 @@
 import { ConfigError } from "../config/load.js";
 import { VERSION } from "../version.js";
 import { parseCommand, settingsHelp } from "./args.js";
-import { check } from "./check.js";
-import { evaluate } from "./eval.js";
-import { serve } from "./serve.js";
 
 const USAGE = `tinyv ${VERSION}: reward service for RL on reasoning models (rules + TinyV LLM verifier)
 
@@ -25,7 +22,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const { config } = parseCommand(rest, {});
-      await serve(config);
+      // Each command loads only its own modules: `check` and `eval` never load the transports.
+      await (await import("./serve.js")).serve(config);
       return -1; // keep running until a signal
     }
     case "check": {
@@ -37,7 +35,12 @@ async function main(argv: string[]): Promise<number> {
       if (typeof own.gold !== "string" || typeof own.response !== "string") {
         throw new ConfigError("check needs --gold and --response");
       }
-      await check(config, own.gold, own.response, (own.question as string | undefined) ?? "");
+      await (await import("./check.js")).check(
+        config,
+        own.gold,
+        own.response,
+        (own.question as string | undefined) ?? "",
+      );
       return 0;
     }
     case "eval": {
@@ -47,7 +50,12 @@ async function main(argv: string[]): Promise<number> {
         true,
       );
       if (positionals.length === 0) throw new ConfigError("eval needs at least one FILE.jsonl");
-      return evaluate(config, positionals, own.out as string | undefined, own.json === true);
+      return (await import("./eval.js")).evaluate(
+        config,
+        positionals,
+        own.out as string | undefined,
+        own.json === true,
+      );
     }
     case "--version":
     case "version":

@@ -18,6 +18,8 @@ step "generated code is fresh"
 bash scripts/check-generated.sh
 step "llama.cpp's llama-server for the LLM tests (built once, cached by version)"
 bash scripts/llama/build.sh
+step "chromium (for the eval report test; skipped when present)"
+bash scripts/deps/chromium.sh
 step "TypeScript tests (vitest)"
 npx vitest run
 

@@ -8,7 +8,7 @@ usage:
   tinyv serve [settings]                          run the gRPC + HTTP service
   tinyv check --gold G --response R [--question Q] [settings]
                                                   verify one item, print the verdict as JSON
-  tinyv eval FILE.jsonl [FILE ...] [--out RESULTS.jsonl] [--json] [settings]
+  tinyv eval FILE.jsonl [FILE ...] [--out RESULTS.jsonl] [--report REPORT.html] [--json] [settings]
                                                   score labelled lines (id, question, ground_truth, response, label)
   tinyv --version | --help
 
@@ -46,16 +46,15 @@ async function main(argv: string[]): Promise<number> {
     case "eval": {
       const { config, own, positionals } = parseCommand(
         rest,
-        { out: { type: "string" }, json: { type: "boolean" } },
+        { out: { type: "string" }, json: { type: "boolean" }, report: { type: "string" } },
         true,
       );
       if (positionals.length === 0) throw new ConfigError("eval needs at least one FILE.jsonl");
-      return (await import("./eval.js")).evaluate(
-        config,
-        positionals,
-        own.out as string | undefined,
-        own.json === true,
-      );
+      return (await import("./eval.js")).evaluate(config, positionals, {
+        out: own.out as string | undefined,
+        json: own.json === true,
+        report: own.report as string | undefined,
+      });
     }
     case "--version":
     case "version":

@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { defaultMode } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -71,6 +72,15 @@ export interface EvalOptions {
   report?: string;
 }
 
+/**
+ * Rule workers for an eval: one core left to this thread, which reads, dispatches and tallies (on two
+ * cores a second worker only competes with it), and a worker per 500 items at most, since starting one
+ * costs about what 500 items take to check (bench/RESULTS.md, "CLI start-up").
+ */
+export function evalWorkers(configured: number, items: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(configured, cores - 1, Math.ceil(items / 500)));
+}
+
 /** `tinyv eval`: recall, false positives and latency per file and in total. */
 export async function evaluate(config: Config, files: string[], opts: EvalOptions): Promise<number> {
   const log = createLog(config.logLevel);
@@ -81,9 +91,7 @@ export async function evaluate(config: Config, files: string[], opts: EvalOption
       process.stderr.write(`${msg}\n`);
     }),
   );
-  // No more threads than micro-batches: a small eval does not pay for starting idle workers.
-  const workers = Math.max(1, Math.min(config.workers, Math.ceil(items.length / 64)));
-  const engine = await createEngine({ ...config, workers }, log);
+  const engine = await createEngine({ ...config, workers: evalWorkers(config.workers, items.length) }, log);
   const progress = new Progress(items.length, process.stderr);
   const verdicts: Verdict[] = new Array(items.length);
   try {

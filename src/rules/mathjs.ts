@@ -1,5 +1,5 @@
 /**
- * mathjs, loaded from its single-file build: the package's ESM entry is a tree of about a thousand
+ * mathjs, loaded from its single-file build: the package's ESM entry is a tree of over a thousand
  * modules that takes a second or more to load in every rule worker; the one-file build of the same
  * version loads in a tenth of that (bench/RESULTS.md, "CLI start-up"). The types are the package's own.
  */

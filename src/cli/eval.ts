@@ -119,19 +119,15 @@ export async function evaluate(config: Config, files: string[], opts: EvalOption
   const rows = items.map((it, i) => resultRow(it, verdicts[i] as Verdict));
   if (opts.out) await writeRows(opts.out, rows);
   const scored = (file?: string): Scored[] =>
-    rows.flatMap((r, i) =>
-      file === undefined || items[i]?.file === file
-        ? [
-            {
-              label: r.label,
-              correct: r.correct,
-              ms: r.ms,
-              ruleOutcome: r.rule_outcome,
-              llmOutcome: r.llm_outcome,
-            },
-          ]
-        : [],
-    );
+    rows
+      .filter((_, i) => file === undefined || items[i]?.file === file)
+      .map((r) => ({
+        label: r.label,
+        correct: r.correct,
+        ms: r.ms,
+        ruleOutcome: r.rule_outcome,
+        llmOutcome: r.llm_outcome,
+      }));
   const perFile = files.map((f) => ({ file: f, ...summarize(scored(f)) }));
   const total = summarize(scored());
   const errors = verdicts.filter((v) => v.error).length;

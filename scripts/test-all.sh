@@ -20,6 +20,8 @@ step "llama.cpp's llama-server for the LLM tests (built once, cached by version)
 bash scripts/llama/build.sh
 step "deployment tools (haproxy, helm, kubernetes-validate, hadolint, Ray; cached by version)"
 bash scripts/deps/all.sh
+step "chromium (for the eval report test; skipped when present)"
+bash scripts/deps/chromium.sh
 step "TypeScript tests (vitest)"
 npx vitest run
 

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Config } from "../config/schema.js";
 import { VerifyRequestSchema } from "../gen/tinyv/v1/verifier_pb.js";
 import { createLog } from "../log.js";
-import { createEngine } from "../server/index.js";
+import { createEngine } from "../server/engine.js";
 import { verdictJson } from "./json.js";
 
 /** `tinyv check`: one item, verified in-process, printed as one JSON object. */

@@ -4,6 +4,9 @@ export interface Scored {
   correct: boolean;
   /** Time the verifier spent on the item (rules + LLM), in ms. */
   ms: number;
+  /** Outcome names as in `--out` rows (MATCH, NOT_ASKED, ...). */
+  ruleOutcome: string;
+  llmOutcome: string;
 }
 
 export interface Summary {
@@ -17,6 +20,9 @@ export interface Summary {
   labelledWrong: number;
   medianMs: number;
   p99Ms: number;
+  /** Items per rule outcome and per LLM outcome, only the outcomes that occur. */
+  ruleOutcomes: Record<string, number>;
+  llmOutcomes: Record<string, number>;
 }
 
 export function summarize(items: Scored[]): Summary {
@@ -33,7 +39,15 @@ export function summarize(items: Scored[]): Summary {
     labelledWrong: neg.length,
     medianMs: quantile(ms, 0.5),
     p99Ms: quantile(ms, 0.99),
+    ruleOutcomes: tally(items.map((i) => i.ruleOutcome)),
+    llmOutcomes: tally(items.map((i) => i.llmOutcome)),
   };
+}
+
+function tally(names: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const n of names) counts[n] = (counts[n] ?? 0) + 1;
+  return counts;
 }
 
 /** Nearest-rank quantile of sorted values (0 for none). */
@@ -42,7 +56,7 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 }
 
-const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : "-");
+export const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : "-");
 
 export function formatSummary(name: string, s: Summary): string {
   return [

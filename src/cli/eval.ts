@@ -1,6 +1,8 @@
 import { once } from "node:events";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { create } from "@bufbuild/protobuf";
+import { defaultMode } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import {
   DecidedBy,
@@ -10,9 +12,10 @@ import {
   VerifyRequestSchema,
 } from "../gen/tinyv/v1/verifier_pb.js";
 import { createLog } from "../log.js";
-import { createEngine } from "../server/index.js";
+import { createEngine } from "../server/engine.js";
 import { formatSummary, type Scored, summarize } from "./eval-stats.js";
 import { Progress } from "./progress.js";
+import { type ReportItem, renderReport } from "./report/page.js";
 
 interface Item {
   file: string;
@@ -60,13 +63,26 @@ export function readLabelled(file: string, text: string, warn: (msg: string) => 
   return items;
 }
 
+export interface EvalOptions {
+  /** `--out`: one JSON line per input item. */
+  out?: string;
+  /** `--json`: the summary as one JSON object on stdout. */
+  json: boolean;
+  /** `--report`: one self-contained HTML page. */
+  report?: string;
+}
+
+/**
+ * Rule workers for an eval: one core left to this thread, which reads, dispatches and tallies (on two
+ * cores a second worker only competes with it), and a worker per 500 items at most, since starting one
+ * costs about what 500 items take to check (bench/RESULTS.md, "CLI start-up").
+ */
+export function evalWorkers(configured: number, items: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(configured, cores - 1, Math.ceil(items / 500)));
+}
+
 /** `tinyv eval`: recall, false positives and latency per file and in total. */
-export async function evaluate(
-  config: Config,
-  files: string[],
-  outPath: string | undefined,
-  asJson: boolean,
-): Promise<number> {
+export async function evaluate(config: Config, files: string[], opts: EvalOptions): Promise<number> {
   const log = createLog(config.logLevel);
   let skipped = 0;
   const items = files.flatMap((f) =>
@@ -75,7 +91,7 @@ export async function evaluate(
       process.stderr.write(`${msg}\n`);
     }),
   );
-  const engine = await createEngine(config, log);
+  const engine = await createEngine({ ...config, workers: evalWorkers(config.workers, items.length) }, log);
   const progress = new Progress(items.length, process.stderr);
   const verdicts: Verdict[] = new Array(items.length);
   try {
@@ -100,43 +116,85 @@ export async function evaluate(
     await engine.close();
   }
 
-  if (outPath) await writeResults(outPath, items, verdicts);
-  const scored = (pick: (it: Item) => boolean): Scored[] =>
-    items.flatMap((it, i) => {
-      const v = verdicts[i] as Verdict;
-      return pick(it)
-        ? [{ label: it.label, correct: v.correct, ms: (v.timings?.rulesMs ?? 0) + (v.timings?.llmMs ?? 0) }]
-        : [];
-    });
-  const perFile = files.map((f) => ({ file: f, ...summarize(scored((it) => it.file === f)) }));
-  const total = summarize(scored(() => true));
+  const rows = items.map((it, i) => resultRow(it, verdicts[i] as Verdict));
+  if (opts.out) await writeRows(opts.out, rows);
+  const scored = (file?: string): Scored[] =>
+    rows
+      .filter((_, i) => file === undefined || items[i]?.file === file)
+      .map((r) => ({
+        label: r.label,
+        correct: r.correct,
+        ms: r.ms,
+        ruleOutcome: r.rule_outcome,
+        llmOutcome: r.llm_outcome,
+      }));
+  const perFile = files.map((f) => ({ file: f, ...summarize(scored(f)) }));
+  const total = summarize(scored());
   const errors = verdicts.filter((v) => v.error).length;
-  if (asJson) {
+  if (opts.report) {
+    const page = renderReport({
+      generatedAt: new Date().toISOString(),
+      mode: defaultMode(config),
+      files: perFile,
+      total,
+      skipped,
+      errors,
+      items: items.map((it, i) => reportItem(it, rows[i] as ResultRow)),
+    });
+    writeFileSync(opts.report, page);
+  }
+  if (opts.json) {
     process.stdout.write(`${JSON.stringify({ files: perFile, total, skipped, errors })}\n`);
   } else {
     for (const s of perFile) process.stdout.write(`${formatSummary(s.file, s)}\n`);
     if (files.length > 1) process.stdout.write(`${formatSummary("total", total)}\n`);
     if (skipped || errors) process.stdout.write(`skipped lines: ${skipped}, items with errors: ${errors}\n`);
+    if (opts.report) process.stdout.write(`report: ${opts.report}\n`);
   }
   return skipped > 0 ? 1 : 0;
 }
 
-async function writeResults(path: string, items: Item[], verdicts: Verdict[]): Promise<void> {
+type ResultRow = ReturnType<typeof resultRow>;
+
+/** One `--out` line: the verdict's fields in snake_case, enum names without their prefix. */
+function resultRow(it: Item, v: Verdict) {
+  return {
+    id: it.id,
+    label: it.label,
+    correct: v.correct,
+    reward: v.reward,
+    extracted_answer: v.extractedAnswer,
+    decided_by: DecidedBy[v.decidedBy] as string,
+    rule_outcome: RuleOutcome[v.ruleOutcome] as string,
+    llm_outcome: LlmOutcome[v.llmOutcome] as string,
+    ...(v.pTrue !== undefined && { p_true: v.pTrue }),
+    ...(v.llmDetail && { llm_detail: v.llmDetail }),
+    ...(v.error && { error: v.error.message }),
+    ms: (v.timings?.rulesMs ?? 0) + (v.timings?.llmMs ?? 0),
+  };
+}
+
+function reportItem(it: Item, r: ResultRow): ReportItem {
+  return {
+    file: it.file,
+    line: it.line,
+    id: it.id,
+    label: it.label,
+    correct: r.correct,
+    gold: it.groundTruth,
+    response: it.response,
+    extracted: r.extracted_answer,
+    ruleOutcome: r.rule_outcome,
+    llmOutcome: r.llm_outcome,
+    decidedBy: r.decided_by,
+    ms: r.ms,
+    detail: r.error ?? r.llm_detail,
+  };
+}
+
+async function writeRows(path: string, rows: object[]): Promise<void> {
   const out = createWriteStream(path);
-  for (const [i, it] of items.entries()) {
-    const v = verdicts[i] as Verdict;
-    const row = {
-      id: it.id,
-      label: it.label,
-      correct: v.correct,
-      reward: v.reward,
-      extracted_answer: v.extractedAnswer,
-      decided_by: DecidedBy[v.decidedBy],
-      rule_outcome: RuleOutcome[v.ruleOutcome],
-      llm_outcome: LlmOutcome[v.llmOutcome],
-      ...(v.pTrue !== undefined && { p_true: v.pTrue }),
-      ...(v.error && { error: v.error.message }),
-    };
+  for (const row of rows) {
     if (!out.write(`${JSON.stringify(row)}\n`)) await once(out, "drain");
   }
   out.end();

@@ -1,8 +1,9 @@
 /** 40-digit real evaluation (mathjs BigNumber) to confirm what doubles cannot resolve. */
-import * as math from "mathjs";
+
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
 import { type Domain, evaluate } from "./evaluate.js";
+import { createMath } from "./mathjs.js";
 import { EvaluationError, evalComplex, evalExact } from "./numeric.js";
 import type { Rational } from "./rational.js";
 import { freeSymbols } from "./symbols.js";
@@ -52,7 +53,7 @@ const contexts = new Map<number, BigContext>();
 function contextFor(digits: number): BigContext {
   let ctx = contexts.get(digits);
   if (ctx) return ctx;
-  const bigMath = math.create(math.all as math.FactoryFunctionMap, { precision: digits });
+  const bigMath = createMath({ precision: digits });
   const big = (x: string | number) => bigMath.bignumber(x) as unknown as Big;
   const PI = big(-1).acos();
   const E = big(1).exp();

@@ -1,8 +1,9 @@
 /** Evaluation of syntax trees: exactly over rationals where possible, else in complex floats. */
-import * as math from "mathjs";
+
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
 import { type Domain, evaluate } from "./evaluate.js";
+import { math } from "./mathjs.js";
 import type { Rational } from "./rational.js";
 import * as Q from "./rational.js";
 import { freeSymbols } from "./symbols.js";

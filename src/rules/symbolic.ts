@@ -4,12 +4,13 @@
  * inconclusive, and only on rational expressions with integer exponents, where mathjs's exact
  * fraction arithmetic cannot round a difference away (sqrt(10^40 + 1) - 10^20 would fold to 0 in floats).
  */
-import * as math from "mathjs";
+import type { MathJsInstance } from "mathjs";
 import type { Node } from "./ast.js";
 import type { Budget } from "./budget.js";
+import { createMath } from "./mathjs.js";
 
 /** Created on first use: most verifications never get here, and an instance costs an import's worth. */
-let exact: math.MathJsInstance | undefined;
+let exact: MathJsInstance | undefined;
 
 /** simplify is not interruptible: run it only on small trees with plenty of budget left. */
 const MAX_NODES = 40;
@@ -51,7 +52,7 @@ export function simplifiesToSame(g: Node, a: Node, budget: Budget): boolean {
   const as = gs && toMathjs(a, count);
   if (!as) return false;
   try {
-    exact ??= math.create(math.all as math.FactoryFunctionMap, { number: "Fraction" });
+    exact ??= createMath({ number: "Fraction" });
     return exact.simplify(`${gs} - ${as}`).toString() === "0";
   } catch {
     return false;

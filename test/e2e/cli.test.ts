@@ -8,6 +8,8 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { type Verdict, VerifyRequestSchema } from "../../src/gen/tinyv/v1/verifier_pb.js";
 import { serviceDefinition } from "../../src/server/descriptor.js";
+import { FakeVllm } from "../support/fake-vllm.js";
+import { readJsonl, runCli } from "../support/run-cli.js";
 import { CLI, failure, grpcClient, openStream, startTinyv, unary } from "../support/tinyv.js";
 import { selfSignedCert } from "../support/tls.js";
 
@@ -17,6 +19,14 @@ const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     env: { ...process.env, ...env },
     timeout: 60_000,
   });
+
+/** A labelled JSONL file of these rows (then `extra`, raw) in a new folder, and where `--out` may write. */
+function labelledFile(rows: object[], extra = "") {
+  const dir = mkdtempSync(join(tmpdir(), "tinyv-"));
+  const file = join(dir, "set.jsonl");
+  writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n${extra}`);
+  return { file, out: join(dir, "out.jsonl") };
+}
 
 describe("tinyv CLI", () => {
   it("rejects a bad setting with one line naming it and exit code 2 (flag, env, file)", () => {
@@ -74,17 +84,13 @@ describe("tinyv CLI", () => {
   });
 
   it("eval reports recall and false positives, writes --out, and names each skipped line", () => {
-    const dir = mkdtempSync(join(tmpdir(), "tinyv-"));
-    const file = join(dir, "set.jsonl");
-    const out = join(dir, "out.jsonl");
-    const rows = [
-      { id: "p1", question: "q", ground_truth: "2", response: "\\boxed{2}", label: true },
-      { id: "p2", question: "q", ground_truth: "1/2", response: "\\boxed{0.5}", label: true },
-      { id: "n1", question: "q", ground_truth: "2", response: "\\boxed{3}", label: false },
-    ];
-    writeFileSync(
-      file,
-      `${rows.map((r) => JSON.stringify(r)).join("\n")}\n{not json\n{"id":"x","ground_truth":"1","response":"1"}\n`,
+    const { file, out } = labelledFile(
+      [
+        { id: "p1", question: "q", ground_truth: "2", response: "\\boxed{2}", label: true },
+        { id: "p2", question: "q", ground_truth: "1/2", response: "\\boxed{0.5}", label: true },
+        { id: "n1", question: "q", ground_truth: "2", response: "\\boxed{3}", label: false },
+      ],
+      `{not json\n{"id":"x","ground_truth":"1","response":"1"}\n`,
     );
     const res = run(["eval", file, "--out", out, "--mode", "rules_only"]);
     expect(res.stderr).toMatch(/set.jsonl:4: skipped: not JSON/);
@@ -93,10 +99,7 @@ describe("tinyv CLI", () => {
     expect(res.stdout).toMatch(/wrong accepted \(false positives\): 0\/1/);
     expect(res.stdout).toMatch(/skipped lines: 2/);
     expect(res.status).toBe(1); // skipped input is not a clean run
-    const written = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
+    const written = readJsonl(out);
     expect(written.map((r) => [r.id, r.correct])).toEqual([
       ["p1", true],
       ["p2", true],
@@ -111,6 +114,39 @@ describe("tinyv CLI", () => {
     });
     const json = run(["eval", file, "--json"]);
     expect(JSON.parse(json.stdout).total).toMatchObject({ n: 3, acceptedCorrect: 2, acceptedWrong: 0 });
+  });
+
+  it("eval --out rows say why the LLM gave no verdict (llm_detail), and only then", async () => {
+    // The stand-in: a backend error for one answer, text that is neither True nor False for another.
+    const llm = await FakeVllm.start({
+      script: (call) =>
+        call.answer === "5"
+          ? { status: 500, message: "CUDA out of memory" }
+          : call.answer === "6"
+            ? { text: "Perhaps." }
+            : { text: "True" },
+    });
+    try {
+      const { file, out } = labelledFile([
+        { id: "err", question: "q", ground_truth: "4", response: "\\boxed{5}", label: false },
+        { id: "odd", question: "q", ground_truth: "4", response: "\\boxed{6}", label: false },
+        { id: "yes", question: "q", ground_truth: "4", response: "\\boxed{7}", label: true },
+        { id: "rules", question: "q", ground_truth: "4", response: "\\boxed{4}", label: true },
+      ]);
+      const res = await runCli(["eval", file, "--out", out, "--llm-url", llm.url, "--llm-retries", "0"]);
+      expect(res.status, res.stderr).toBe(0);
+      const byId = Object.fromEntries(readJsonl(out).map((r) => [r.id, r]));
+      expect(byId.err).toMatchObject({ llm_outcome: "ERROR", llm_detail: expect.stringMatching(/500/) });
+      expect(byId.err.llm_detail).toContain("CUDA out of memory");
+      expect(byId.odd).toMatchObject({ llm_outcome: "UNPARSEABLE", llm_detail: expect.any(String) });
+      expect(byId.odd.llm_detail).not.toBe("");
+      expect(byId.yes).toMatchObject({ llm_outcome: "TRUE", decided_by: "LLM", correct: true });
+      expect(byId.yes).not.toHaveProperty("llm_detail");
+      expect(byId.rules).toMatchObject({ llm_outcome: "NOT_ASKED", decided_by: "RULES" });
+      expect(byId.rules).not.toHaveProperty("llm_detail");
+    } finally {
+      await llm.stop();
+    }
   });
 
   it("on SIGTERM answers every item it read, ends open streams with UNAVAILABLE, and exits 0", async () => {

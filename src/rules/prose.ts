@@ -225,14 +225,12 @@ for (const [key, names] of Object.entries(UNIT_SYNONYMS)) {
   for (const n of names) UNIT_OF.set(n, key);
 }
 
-/** One key for the spellings of a unit phrase: "Meters" and "m" are "m"; "apples" is "apple". */
-export function unitKey(words: readonly string[]): string {
-  return words
-    .map((raw) => {
-      const w = letters(raw);
-      const known = UNIT_OF.get(w);
-      if (known) return known;
-      return w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w;
-    })
-    .join(" ");
+/**
+ * One key for the spellings of a unit ("Meters" and "m" are "m"), or undefined
+ * when the phrase is not one known unit: counted nouns ("hard candies",
+ * "lollipops") describe, and two descriptions may well be synonyms.
+ */
+export function unitKey(words: readonly string[]): string | undefined {
+  if (words.length !== 1) return undefined;
+  return UNIT_OF.get(letters(words[0] as string));
 }

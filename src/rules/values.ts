@@ -276,8 +276,8 @@ function interpretRel(ops: string[], items: Node[]): Value {
     }
     const value = interpretNode(first);
     // "5 cm" and "5 km" differ; "5 cm" and "5" do not (the unit may be left out).
-    const unit = !qualified && value.t === "scalar" ? unitKey(tail) : undefined;
-    return unit ? { ...value, unit } : value;
+    const unit = qualified ? undefined : unitKey(tail);
+    return unit && value.t === "scalar" ? { ...value, unit } : value;
   }
   if (ops.length === 1 && ops[0] === "label") {
     const words = (first as Extract<Node, { k: "text" }>).words;

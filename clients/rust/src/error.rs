@@ -129,12 +129,25 @@ impl From<tonic::Status> for Error {
     /// broken connection (it carries the I/O error as its source) becomes
     /// [`Error::ConnectionLost`]; one the server sent stays [`Error::Status`].
     fn from(status: tonic::Status) -> Self {
-        if broken_connection(&status) {
+        if broken_connection(&status) || proxy_without_backend(&status) {
             Error::ConnectionLost(status)
         } else {
             Error::Status(status)
         }
     }
+}
+
+/// An L7 proxy with no backend left (haproxy between a replica's death and its
+/// health check) answers with a plain HTTP 502, 503 or 504, which gRPC's HTTP
+/// mapping reads as UNAVAILABLE; tonic, reading the proxy's HTML page as a gRPC
+/// message, reports a protocol error naming that status instead.
+fn proxy_without_backend(status: &tonic::Status) -> bool {
+    status.code() == Code::Internal
+        && ["502", "503", "504"].iter().any(|c| {
+            status
+                .message()
+                .contains(&format!("response with status: {c}"))
+        })
 }
 
 fn broken_connection(status: &tonic::Status) -> bool {
@@ -212,5 +225,20 @@ mod tests {
         assert_eq!(error.code(), Some(Code::Unauthenticated));
         assert!(!error.is_retryable());
         assert_eq!(error.to_string(), "Unauthenticated: missing bearer token");
+    }
+
+    #[test]
+    fn a_proxy_with_no_backend_is_a_lost_connection() {
+        let status = tonic::Status::internal(
+            "protocol error: received message with invalid compression flag: 60 (valid flags are 0 and 1) \
+             while receiving response with status: 503 Service Unavailable",
+        );
+        let error = Error::from(status);
+        assert!(matches!(error, Error::ConnectionLost(_)), "{error:?}");
+        assert!(error.is_retryable());
+        let own = Error::from(tonic::Status::internal(
+            "internal error: rule worker failed",
+        ));
+        assert!(!own.is_retryable());
     }
 }

@@ -136,18 +136,20 @@ export function candidates(response: string): Candidate[] {
 function fromConclusion(rest: string, final: boolean): Candidate[] {
   const value = firstSentence(rest);
   if (!value) return [];
-  const out: Candidate[] = [];
   const alone = onlySpan(value);
-  out.push({
-    answers: [alone ?? value.replace(/\$/g, " ").replace(/\*\*/g, "").trim()],
-    how: "marker",
-    final: false,
-  });
-  if (!proseChangesMeaning(value.replace(/\$[^$]*\$/g, " "))) {
+  // One math span is the answer as written: when it does not parse, no number inside it is tried
+  // ("$\\frac 1 12$" is (1/1)2 in LaTeX, never 12).
+  if (alone !== undefined) return [{ answers: [alone], how: "marker", final }];
+  const out: Candidate[] = [
+    { answers: [value.replace(/\$/g, " ").replace(/\*\*/g, "").trim()], how: "marker", final: false },
+  ];
+  // Prose around the answer ("la réponse est 5 pommes"): its math span, else its own last number.
+  const prose = value.replace(/\$[^$]*\$/g, " ");
+  if (hasProse(prose) && !proseChangesMeaning(prose)) {
     const span = lastMathSpan(value);
-    if (span && span.body !== alone) out.push({ answers: [span.body], how: "marker", final: false });
-    const num = lastNumber(value);
-    if (num) out.push({ answers: [num], how: "marker", final: false });
+    if (span) out.push({ answers: [span.body], how: "marker", final: false });
+    const num = lastNumber(prose);
+    if (num && standsAlone(prose, num)) out.push({ answers: [num], how: "marker", final: false });
   }
   const last = out[out.length - 1] as Candidate;
   last.final = final;
@@ -285,14 +287,14 @@ function lastNumberOfClosingSentence(text: string): string | undefined {
     .map((s) => s.trim())
     .filter((s) => s && !CHATTER.test(s));
   for (let i = sentences.length - 1; i >= 0; i--) {
-    const s = sentences[i] as string;
-    const num = lastNumber(s);
+    // Numbers of the prose only: a math span is math, tried (or refused) as such.
+    const prose = (sentences[i] as string).replace(/\$[^$]*\$/g, " ");
+    const num = lastNumber(prose);
     if (num === undefined) continue;
     // A sentence, not a malformed bare answer ("3 5"), with no word that changes what the number means,
     // and a number that stands on its own: not inside "2^10", "floor(3.7)" or "5 = 2 + 3".
-    const prose = s.replace(/\$[^$]*\$/g, " ");
     if (!hasProse(prose) || proseChangesMeaning(prose)) return undefined;
-    return standsAlone(s, num) ? num : undefined;
+    return standsAlone(prose, num) ? num : undefined;
   }
   return undefined;
 }

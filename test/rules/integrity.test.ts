@@ -39,6 +39,13 @@ const REJECT: [gold: string, response: string][] = [
   ["3", "The answer is not 3."],
   ["10", "so we get 2^10"],
   ["3", "so 5 = 2 + 3"],
+  // a conclusion that is one span which does not parse: no number inside it is tried
+  ["12", "The final answer is $\\frac 1 12$."],
+  [
+    "8 \\times \\sqrt{100}",
+    "The sum is $\\frac{n(n+1)}{2}$.\nThe answer is $8\\sqrt 80$. I hope it is correct.",
+  ],
+  ["12", "so we get $\\frac 1 12$."],
   // a renamed free variable
   ["x+1", "y+1"],
   ["x^2", "t^2"],

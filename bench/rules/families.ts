@@ -31,5 +31,5 @@ for (const gold of devGolds()) {
       label: false,
     });
 }
-writeFileSync(out, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+writeFileSync(out, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
 console.log(`${rows.length} rows -> ${out}`);

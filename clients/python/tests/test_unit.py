@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 from fake_server import FakeServer, Faults
 
@@ -23,6 +24,7 @@ from tinyv_client import (
     VerifyRequest,
 )
 from tinyv_client._config import Endpoint, parse_targets
+from tinyv_client.errors import lost_in_transport
 from tinyv_client._gen import verifier_pb2 as pb
 from tinyv_client._ledger import StreamLedger
 from tinyv_client.integrations._common import as_text
@@ -172,3 +174,11 @@ def test_async_client_from_sync_code() -> None:
                 return await c.verify_batch(items(3))
 
     assert [v.reward for v in asyncio.run(main())] == [1.0, 1.0, 1.0]
+
+
+def test_core_transport_internal_is_resent_but_server_internal_is_not() -> None:
+    # grpc core reports a GOAWAY(INTERNAL_ERROR) under a live call as INTERNAL with its own words.
+    assert lost_in_transport(grpc.StatusCode.INTERNAL, "Internal error from Core")
+    assert lost_in_transport(grpc.StatusCode.INTERNAL, "Received RST_STREAM with error code 2")
+    assert not lost_in_transport(grpc.StatusCode.INTERNAL, "rule worker crashed on item 3")
+    assert not lost_in_transport(grpc.StatusCode.INVALID_ARGUMENT, "Internal error from Core")

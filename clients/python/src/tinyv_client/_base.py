@@ -11,7 +11,7 @@ from ._config import Deadline, RetryPolicy, Settings, Targets, make_settings
 from ._convert import RequestLike, options_to_proto, request_to_proto, verdict_from_proto
 from ._gen import verifier_pb2 as pb
 from ._gen import verifier_pb2_grpc as pb_grpc
-from .errors import InvalidRequestError, ProtocolError, TinyVError, from_rpc_error
+from .errors import InvalidRequestError, ProtocolError, TinyVError, from_rpc_error, lost_in_transport
 from .types import Options, Verdict
 
 #: Sentinel: "use the client's default timeout" (None means no deadline at all).
@@ -131,7 +131,8 @@ class ClientBase(Generic[ChannelT]):
         self, error: grpc.RpcError, failures: int, deadline: Deadline, target: str
     ) -> float:
         """Seconds to wait before retrying a failed unary call; raises when it should not be retried."""
-        if error.code() in RETRYABLE and failures < self._settings.retry.max_attempts:
+        retryable = error.code() in RETRYABLE or lost_in_transport(error.code(), error.details() or "")
+        if retryable and failures < self._settings.retry.max_attempts:
             pause = deadline.cap(self._settings.retry.backoff(failures))
             left = deadline.remaining()
             if left is None or left > pause:
@@ -146,10 +147,13 @@ class ClientBase(Generic[ChannelT]):
         So is one reset with CANCEL that this client did not cancel, or ended
         without a grpc-status (UNKNOWN): that is how an L7 proxy (haproxy) passes
         on a backend that died mid-stream. tinyv serve reports its own faults as
-        INTERNAL, and resends are bounded by the retry policy.
+        INTERNAL, and resends are bounded by the retry policy; an INTERNAL that
+        gRPC core made up for a broken connection (a GOAWAY mid-stream) is resent.
         """
         retryable = (
-            failure.code in STREAM_RETRYABLE or isinstance(failure, ProtocolError)
+            failure.code in STREAM_RETRYABLE
+            or isinstance(failure, ProtocolError)
+            or lost_in_transport(failure.code, failure.message)
         )
         if not retryable or failures >= self._settings.retry.max_attempts:
             raise failure

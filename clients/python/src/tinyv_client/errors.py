@@ -71,6 +71,17 @@ _BY_CODE = {
 }
 
 
+#: Details gRPC core gives an INTERNAL status it made up itself when the HTTP/2
+#: connection broke under a call (a GOAWAY or RST_STREAM with INTERNAL_ERROR);
+#: tinyv serve never words its own INTERNAL faults this way.
+_CORE_TRANSPORT_DETAILS = ("Internal error from Core", "Received RST_STREAM", "GOAWAY")
+
+
+def lost_in_transport(code: Optional[grpc.StatusCode], details: str) -> bool:
+    """True when a failure is the connection's, not the server's: safe to resend."""
+    return code == grpc.StatusCode.INTERNAL and any(d in details for d in _CORE_TRANSPORT_DETAILS)
+
+
 def from_rpc_error(error: grpc.RpcError, target: str, attempts: int = 1) -> TinyVError:
     """Turn a grpc.RpcError (sync or aio) into the matching TinyVError."""
     code = error.code() if hasattr(error, "code") else None

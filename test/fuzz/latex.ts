@@ -20,6 +20,8 @@ export interface RuleCase {
   gold: string;
   response: string;
   expect: Expectation;
+  /** The question, for the restated-question check (sometimes huge: it is bounded there). */
+  question?: string;
 }
 
 /** --max-item-bytes' default: nothing larger reaches the verifier through the server. */
@@ -243,6 +245,8 @@ export function nearMiss(v: Value, pick: number): Value {
       return { t: "word", w: WORDS[(WORDS.indexOf(v.w) + 1 + (pick % 8)) % WORDS.length] as string };
   }
 }
+
+const repeatTo = (unit: string, chars: number) => unit.repeat(Math.max(1, Math.floor(chars / unit.length)));
 
 // ---------------------------------------------------------------- spellings
 
@@ -494,14 +498,27 @@ function wrapGold(gold: string, how: number): string {
 const styleArb = fc.array(fc.nat(), { minLength: 8, maxLength: 8 }).map((p) => new Style(p));
 
 /** A value, written one way as the gold and another way as the response (informative only: should match). */
+const questionSize = fc.oneof(
+  { weight: 9, arbitrary: fc.nat({ max: 4000 }) },
+  { weight: 1, arbitrary: fc.nat({ max: ITEM_LIMIT }) },
+);
 const selfArb = fc
-  .tuple(valueArb, styleArb, styleArb, proseArb, fc.nat(), fc.nat())
-  .map(([v, s1, s2, prose, h1, h2]) => ({
-    kind: `self:${v.t}`,
-    gold: wrapGold(write(v, s1), h1),
-    response: wrapResponse(write(v, s2), prose, h2),
-    expect: "any" as const,
-  }));
+  .tuple(valueArb, styleArb, styleArb, proseArb, fc.nat(), fc.nat(), questionSize)
+  .map(([v, s1, s2, prose, h1, h2, qSize]) => {
+    const gold = write(v, s1);
+    const questions = [
+      undefined,
+      `${prose} Compute $${write(v, s2)}$.`,
+      repeatTo(`${prose} $${gold}$ `, qSize),
+    ];
+    return {
+      kind: `self:${v.t}`,
+      gold: wrapGold(gold, h1),
+      response: wrapResponse(write(v, s2), prose, h2),
+      expect: "any" as const,
+      question: questions[h1 % 3],
+    };
+  });
 
 /** The response's value against a gold that is certainly a different value: never a match. */
 const nearMissArb = fc
@@ -774,8 +791,6 @@ const sizeArb = fc.oneof(
   { weight: 2, arbitrary: fc.integer({ min: 65536, max: 262144 }) },
   { weight: 1, arbitrary: fc.integer({ min: 262144, max: ITEM_LIMIT }) },
 );
-
-const repeatTo = (unit: string, chars: number) => unit.repeat(Math.max(1, Math.floor(chars / unit.length)));
 
 /** Up to the 1 MiB item limit, in the response or the gold, with or without a final answer after it. */
 const giantArb = fc

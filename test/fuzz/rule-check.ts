@@ -25,7 +25,7 @@ export interface Checked {
 function timed(c: RuleCase, budgetMs: number): { result?: RuleResult; error?: unknown; ms: number } {
   const t0 = performance.now();
   try {
-    const result = verifyAnswer(c.gold, c.response, { budgetMs, relTol: REL_TOL });
+    const result = verifyAnswer(c.gold, c.response, { budgetMs, relTol: REL_TOL, question: c.question });
     return { result, ms: performance.now() - t0 };
   } catch (error) {
     return { error, ms: performance.now() - t0 };

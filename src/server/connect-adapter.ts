@@ -151,9 +151,10 @@ async function envelopeProblem(
     at += 5 + length;
     if (flags & 0x80) continue; // not a message
     if (flags & 1) {
+      if (encoding === "identity") return "a message is flagged compressed but no grpc-encoding says how";
       const codec = COMPRESSION.find((c) => c.name === encoding);
-      if (!codec) continue; // connect answers an unknown encoding itself
-      message = await codec.decompress(message, maxBytes);
+      if (!codec) continue; // connect answers an unknown encoding itself (unimplemented)
+      message = await decompress(codec, message, maxBytes);
     }
     const bad = binaryProblem(desc, message);
     if (bad) return bad;
@@ -191,7 +192,21 @@ async function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Ui
   if (encoding === "identity") return raw;
   const codec = COMPRESSION.find((c) => c.name === encoding);
   if (!codec) throw new ConnectError(`content-encoding ${encoding} is not supported`, Code.Unimplemented);
-  return codec.decompress(raw, maxBytes);
+  return decompress(codec, raw, maxBytes);
+}
+
+/** connect-node calls a body cut short (zlib's Z_BUF_ERROR) `internal`; it is the client's fault too. */
+async function decompress(codec: (typeof COMPRESSION)[number], bytes: Uint8Array, maxBytes: number) {
+  try {
+    return await codec.decompress(bytes, maxBytes);
+  } catch (err) {
+    const e = ConnectError.from(err);
+    if (e.code !== Code.Internal) throw e;
+    throw new ConnectError(
+      `the body does not decompress (${codec.name}): ${e.rawMessage}`,
+      Code.InvalidArgument,
+    );
+  }
 }
 
 function binaryProblem(desc: DescMessage, bytes: Uint8Array): string | undefined {

@@ -16,9 +16,36 @@ let exact: MathJsInstance | undefined;
 const MAX_NODES = 40;
 const MIN_BUDGET_MS = 250;
 
+/** mathjs folds constants exactly, and simplify cannot be stopped: past this, a power is not folded (as in rational.ts). */
+const MAX_BITS = 4096;
+
 function isIntegerLiteral(n: Node): boolean {
   if (n.k === "neg") return isIntegerLiteral(n.a);
   return n.k === "num" && n.decimals === undefined && n.v.d === 1n;
+}
+
+const bitLength = (x: bigint) => (x < 0n ? -x : x).toString(2).length;
+
+/** An upper bound on the bits of a symbol-free tree's exact value; undefined when it has symbols. */
+function constantBits(n: Node): number | undefined {
+  switch (n.k) {
+    case "num":
+      return bitLength(n.v.n) + bitLength(n.v.d);
+    case "neg":
+      return constantBits(n.a);
+    case "bin": {
+      const a = constantBits(n.a);
+      if (a === undefined) return undefined;
+      if (n.op === "^") {
+        const k = n.b.k === "neg" ? n.b.a : n.b;
+        return k.k === "num" ? a * Number(k.v.n) : undefined;
+      }
+      const b = constantBits(n.b);
+      return b === undefined ? undefined : a + b + 1;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** mathjs text for a rational expression with integer exponents; undefined for anything else. */
@@ -36,6 +63,8 @@ function toMathjs(n: Node, count: { nodes: number }): string | undefined {
     }
     case "bin": {
       if (n.op === "^" && !isIntegerLiteral(n.b)) return undefined;
+      // 1.5^{100000} folds to a 160,000-bit fraction: seconds of gcd that no budget check can stop.
+      if (n.op === "^" && (constantBits(n) ?? 0) > MAX_BITS) return undefined;
       const a = toMathjs(n.a, count);
       const b = a && toMathjs(n.b, count);
       return b && `(${a} ${n.op} ${b})`;

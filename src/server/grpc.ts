@@ -46,8 +46,11 @@ export class GrpcTransport {
       }),
     });
     this.server.addService(serviceDefinition(), this.handlers());
-    this.health.addToServer(this.server);
-    new ReflectionService(loadFileDescriptorSetFromBuffer(descriptorSet())).addToServer(this.server);
+    const libraries = undecodableAsInvalid(this.server);
+    this.health.addToServer(libraries as grpc.Server);
+    new ReflectionService(loadFileDescriptorSetFromBuffer(descriptorSet())).addToServer(
+      libraries as grpc.Server,
+    );
   }
 
   /** Bind and start; resolves to the bound port. */
@@ -161,6 +164,54 @@ export class GrpcTransport {
       this.metrics.streams.dec();
     }
   }
+}
+
+/**
+ * Health and reflection come from libraries whose decoders throw on bytes that do not decode, which
+ * grpc-js answers INTERNAL (the transport fuzzer found it); through this, such a request gets
+ * INVALID_ARGUMENT, as on VerifierService. Both libraries only call `addService`.
+ */
+function undecodableAsInvalid(server: grpc.Server): Pick<grpc.Server, "addService"> {
+  class Undecodable {
+    constructor(readonly why: string) {}
+  }
+  const invalid = (u: Undecodable) => ({ code: grpc.status.INVALID_ARGUMENT, details: u.why });
+  return {
+    addService(definition, implementation) {
+      const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+      const impl: grpc.UntypedServiceImplementation = {};
+      for (const [name, method] of Object.entries(definition)) {
+        const handler = (implementation[name] ?? implementation[method.originalName ?? ""]) as (
+          ...a: unknown[]
+        ) => void;
+        def[name] = {
+          ...method,
+          requestDeserialize: (b: Buffer) => {
+            try {
+              return method.requestDeserialize(b);
+            } catch (err) {
+              return new Undecodable(`cannot decode the request: ${(err as Error).message}`);
+            }
+          },
+        };
+        impl[name] = method.requestStream
+          ? (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+              const emit = call.emit.bind(call);
+              call.emit = (event: string | symbol, ...args: unknown[]) =>
+                event === "data" && args[0] instanceof Undecodable
+                  ? emit("error", invalid(args[0]))
+                  : emit(event, ...args);
+              handler(call);
+            }
+          : (call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+              if (!(call.request instanceof Undecodable)) return handler(call, callback);
+              if (callback) callback(invalid(call.request));
+              else call.emit("error", invalid(call.request));
+            };
+      }
+      server.addService(def, impl);
+    },
+  };
 }
 
 /** Every call but health checks needs the token (reflection too, unless opened on purpose). */

@@ -672,7 +672,8 @@ function bodyProblem(op: Extract<Op, { t: "http" }>, res: http.IncomingMessage, 
     const trailer = body.toString("latin1");
     const m = /grpc-status:\s*(\d+)/.exec(trailer);
     const details = safeDecode(/grpc-message:\s*([^\r\n]*)/.exec(trailer)?.[1] ?? "");
-    if (m && badStatus(Number(m[1]), details)) return `${short(op.path)} grpc-web: grpc-status ${m[1]} ${details}`;
+    if (m && badStatus(Number(m[1]), details))
+      return `${short(op.path)} grpc-web: grpc-status ${m[1]} ${details}`;
   }
   return undefined;
 }

@@ -15,8 +15,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -53,6 +54,24 @@ class TinyVServer:
     @property
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    def metrics(self) -> Dict[str, float]:
+        """The server's Prometheus series, "name{labels}" -> value, from GET /metrics."""
+        with urllib.request.urlopen(f"{self.http_url}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        series = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                series[name] = float(value)
+        return series
+
+    def counted(self, prefix: str) -> float:
+        """The sum of every series whose "name{labels}" starts with prefix."""
+        return sum(v for k, v in self.metrics().items() if k.startswith(prefix))
+
+    def rpcs(self, method: str) -> float:
+        return self.counted(f'tinyv_rpcs_total{{method="{method}"')
 
     def log_tail(self) -> str:
         return Path(self._log.name).read_text(errors="replace")[-3000:]

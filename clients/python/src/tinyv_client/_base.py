@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar
+import os
+import threading
+import weakref
+from typing import Any, Generic, Hashable, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import grpc
 
@@ -24,7 +27,39 @@ DEFAULT_WINDOW = 8192
 #: Status codes worth a retry: the server is down, restarting or unreachable.
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 
+#: Calls one coalescing stream keeps in flight before new calls wait (per target).
+DEFAULT_COALESCE_WINDOW = 4096
+
 ChannelT = TypeVar("ChannelT")
+Stub = Tuple[pb_grpc.VerifierServiceStub, str]
+
+# Channels a forked child inherited: they belong to the parent, so the child
+# keeps them referenced (never closed or collected there) and opens its own.
+_inherited: List[Any] = []
+_clients: "weakref.WeakSet[ClientBase[Any]]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork() would stay held forever in the child.
+    for client in list(_clients):
+        client._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def stream_retryable(failure: TinyVError) -> bool:
+    """Whether a broken stream is worth reopening (its unanswered items are resent; verifying is idempotent).
+
+    UNAVAILABLE: the server is down or draining. A stream the server ended with items
+    unanswered (ProtocolError): a shutdown can end streams early. INTERNAL "Internal
+    error from Core": grpc.aio reports so a write that fails because the server has just
+    ended the stream, hiding the server's own status (grpc/grpc#36066).
+    """
+    if failure.code in RETRYABLE or isinstance(failure, ProtocolError):
+        return True
+    return failure.code == grpc.StatusCode.INTERNAL and "Internal error from Core" in failure.message
 
 
 def check_window(window: int) -> None:
@@ -67,6 +102,14 @@ class ClientBase(Generic[ChannelT]):
         retry: backoff policy for UNAVAILABLE; RetryPolicy(max_attempts=1) disables it.
         channel_options: extra gRPC channel arguments, e.g. keepalive settings.
         metadata: extra metadata sent with every call.
+        coalesce: send verify() calls over one long-lived VerifyStream per target,
+            shared by every thread (TinyVClient) or task (AsyncTinyVClient) of the
+            process, instead of one unary call each: many concurrent per-sample
+            calls then get a stream's throughput. See _coalesce.py.
+        coalesce_window: calls in flight per coalescing stream; more wait their turn.
+
+    Channels are opened on first use, and again in a forked child (a child never
+    uses its parent's connections), so a client may be made before a fork.
     """
 
     #: grpc or grpc.aio: the module whose channel functions open the channels.
@@ -85,7 +128,10 @@ class ClientBase(Generic[ChannelT]):
         retry: Optional[RetryPolicy] = None,
         channel_options: Optional[Sequence[Tuple[str, Any]]] = None,
         metadata: Optional[Sequence[Tuple[str, str]]] = None,
+        coalesce: bool = False,
+        coalesce_window: int = DEFAULT_COALESCE_WINDOW,
     ) -> None:
+        check_window(coalesce_window)
         self._settings: Settings = make_settings(
             target,
             token=token,
@@ -98,9 +144,45 @@ class ClientBase(Generic[ChannelT]):
             channel_options=channel_options,
             metadata=metadata,
         )
-        module = self._grpc_module
+        self.coalesce = bool(coalesce)
+        self._coalesce_window = coalesce_window
+        self._lock = threading.Lock()
+        self._scope: Optional[Hashable] = None  # what the open channels belong to
         self._channels: List[ChannelT] = []
-        self._stubs: List[Tuple[pb_grpc.VerifierServiceStub, str]] = []
+        self._stubs: List[Stub] = []
+        self._mux: Any = None  # the coalescer over self._stubs, made on first use
+        self._turn = itertools.count()
+        self._closed = False
+        _clients.add(self)
+
+    @property
+    def target(self) -> str:
+        """The targets, comma-separated, as given."""
+        return self._settings.display
+
+    def _current_scope(self) -> Hashable:
+        """Channels serve one process (and, for grpc.aio, one event loop)."""
+        return os.getpid()
+
+    def _live_stubs(self) -> List[Stub]:
+        """The stubs of this process's channels, opened on first use or after a fork."""
+        if self._closed:
+            raise TinyVError("client is closed", target=self.target)
+        scope = self._current_scope()
+        if scope != self._scope:
+            with self._lock:
+                if scope != self._scope:
+                    self._open_channels(scope)
+        return self._stubs
+
+    def _open_channels(self, scope: Hashable) -> None:
+        if self._scope is not None:
+            _inherited.extend(self._channels)
+            if self._mux is not None:
+                _inherited.append(self._mux)
+        module = self._grpc_module
+        channels: List[ChannelT] = []
+        stubs: List[Stub] = []
         for endpoint in self._settings.endpoints:
             creds = self._settings.credentials_for(endpoint)
             options = self._settings.channel_options
@@ -108,20 +190,34 @@ class ClientBase(Generic[ChannelT]):
                 channel = module.insecure_channel(endpoint.target, options=options)
             else:
                 channel = module.secure_channel(endpoint.target, creds, options=options)
-            self._channels.append(channel)
-            self._stubs.append((pb_grpc.VerifierServiceStub(channel), endpoint.target))
-        self._turn = itertools.count()
-        self._closed = False
+            channels.append(channel)
+            stubs.append((pb_grpc.VerifierServiceStub(channel), endpoint.target))
+        self._channels, self._stubs, self._mux = channels, stubs, None
+        self._scope = scope
 
-    @property
-    def target(self) -> str:
-        """The targets, comma-separated, as given."""
-        return self._settings.display
+    def _next_stub(self) -> Stub:
+        stubs = self._live_stubs()
+        return stubs[next(self._turn) % len(stubs)]
 
-    def _next_stub(self) -> Tuple[pb_grpc.VerifierServiceStub, str]:
-        if self._closed:
-            raise TinyVError("client is closed", target=self.target)
-        return self._stubs[next(self._turn) % len(self._stubs)]
+    def _coalescer(self, make: Any) -> Any:
+        """This scope's coalescer, made by make(stubs, settings, window) on first use."""
+        self._live_stubs()
+        mux = self._mux
+        if mux is None:
+            with self._lock:
+                if self._mux is None:
+                    self._mux = make(self._stubs, self._settings, self._coalesce_window)
+                mux = self._mux
+        return mux
+
+    def _take_for_close(self) -> Tuple[List[ChannelT], Any]:
+        """Mark closed; return this scope's channels and coalescer to close (none of a parent's)."""
+        with self._lock:
+            self._closed = True
+            mine = self._scope == self._current_scope()
+            channels, mux = (self._channels, self._mux) if mine else ([], None)
+            self._channels, self._stubs, self._mux = [], [], None
+        return channels, mux
 
     def _timeout(self, timeout: Optional[float]) -> Optional[float]:
         return self._settings.timeout if timeout is DEFAULT else timeout
@@ -138,12 +234,7 @@ class ClientBase(Generic[ChannelT]):
         raise from_rpc_error(error, target, failures) from None
 
     def _stream_retry_pause(self, failure: TinyVError, failures: int, deadline: Deadline) -> float:
-        """Seconds to wait before reopening a broken stream; raises when it should not be reopened.
-
-        A stream the server closed with items unanswered (ProtocolError) is
-        reopened too: the resend is safe, and a shutdown can end streams early.
-        """
-        retryable = failure.code in RETRYABLE or isinstance(failure, ProtocolError)
-        if not retryable or failures >= self._settings.retry.max_attempts:
+        """Seconds to wait before reopening a broken stream; raises when it should not be reopened."""
+        if not stream_retryable(failure) or failures >= self._settings.retry.max_attempts:
             raise failure
         return deadline.cap(self._settings.retry.backoff(failures))

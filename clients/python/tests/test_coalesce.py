@@ -319,8 +319,9 @@ async def test_tasks_survive_server_restart(restartable_server: TinyVServer) -> 
     assert restartable_server.rpcs("VerifyStream") == 1
 
 
-def test_async_client_across_event_loops(server: TinyVServer) -> None:
-    """asyncio.run twice with one client (a trainer's step loop): each loop gets its own stream."""
+def test_threads_and_event_loops_share_the_stream(server: TinyVServer) -> None:
+    """asyncio.run twice with one client (a trainer's step loop), and threads too: still one stream."""
+    streams = server.rpcs("VerifyStream")
     client = AsyncTinyVClient(server.target, coalesce=True)
 
     async def once(i: int):
@@ -328,3 +329,7 @@ def test_async_client_across_event_loops(server: TinyVServer) -> None:
 
     assert asyncio.run(once(1)).reward == 1.0
     assert asyncio.run(once(2)).reward == 1.0
+    with ThreadPoolExecutor(4) as pool:
+        assert [v.reward for v in pool.map(lambda i: asyncio.run(once(i)), range(8))] == [1.0] * 8
+    assert server.rpcs("VerifyStream") - streams == 1
+    asyncio.run(client.close())

@@ -6,7 +6,7 @@ import itertools
 import os
 import threading
 import weakref
-from typing import Any, Generic, Hashable, Iterable, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Hashable, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import grpc
 
@@ -16,6 +16,9 @@ from ._gen import verifier_pb2 as pb
 from ._gen import verifier_pb2_grpc as pb_grpc
 from .errors import InvalidRequestError, ProtocolError, TinyVError, from_rpc_error
 from .types import Options, Verdict
+
+if TYPE_CHECKING:
+    from ._coalesce import SyncMux
 
 #: Sentinel: "use the client's default timeout" (None means no deadline at all).
 DEFAULT: Any = object()
@@ -47,6 +50,20 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def open_channels(module: Any, settings: Settings) -> Tuple[List[Any], List[Stub]]:
+    """One channel per target, of grpc or grpc.aio, and a stub on each."""
+    channels, stubs = [], []
+    for endpoint in settings.endpoints:
+        creds = settings.credentials_for(endpoint)
+        if creds is None:
+            channel = module.insecure_channel(endpoint.target, options=settings.channel_options)
+        else:
+            channel = module.secure_channel(endpoint.target, creds, options=settings.channel_options)
+        channels.append(channel)
+        stubs.append((pb_grpc.VerifierServiceStub(channel), endpoint.target))
+    return channels, stubs
 
 
 def stream_retryable(failure: TinyVError) -> bool:
@@ -103,9 +120,9 @@ class ClientBase(Generic[ChannelT]):
         channel_options: extra gRPC channel arguments, e.g. keepalive settings.
         metadata: extra metadata sent with every call.
         coalesce: send verify() calls over one long-lived VerifyStream per target,
-            shared by every thread (TinyVClient) or task (AsyncTinyVClient) of the
-            process, instead of one unary call each: many concurrent per-sample
-            calls then get a stream's throughput. See _coalesce.py.
+            shared by every thread and task (on any event loop) of the process,
+            instead of one unary call each: many concurrent per-sample calls then
+            get a stream's throughput. See _coalesce.py.
         coalesce_window: calls in flight per coalescing stream; more wait their turn.
 
     Channels are opened on first use, and again in a forked child (a child never
@@ -150,7 +167,8 @@ class ClientBase(Generic[ChannelT]):
         self._scope: Optional[Hashable] = None  # what the open channels belong to
         self._channels: List[ChannelT] = []
         self._stubs: List[Stub] = []
-        self._mux: Any = None  # the coalescer over self._stubs, made on first use
+        self._mux: Optional[SyncMux] = None  # the coalescer of process self._mux_pid
+        self._mux_pid: Optional[int] = None
         self._turn = itertools.count()
         self._closed = False
         _clients.add(self)
@@ -178,44 +196,37 @@ class ClientBase(Generic[ChannelT]):
     def _open_channels(self, scope: Hashable) -> None:
         if self._scope is not None:
             _inherited.extend(self._channels)
-            if self._mux is not None:
-                _inherited.append(self._mux)
-        module = self._grpc_module
-        channels: List[ChannelT] = []
-        stubs: List[Stub] = []
-        for endpoint in self._settings.endpoints:
-            creds = self._settings.credentials_for(endpoint)
-            options = self._settings.channel_options
-            if creds is None:
-                channel = module.insecure_channel(endpoint.target, options=options)
-            else:
-                channel = module.secure_channel(endpoint.target, creds, options=options)
-            channels.append(channel)
-            stubs.append((pb_grpc.VerifierServiceStub(channel), endpoint.target))
-        self._channels, self._stubs, self._mux = channels, stubs, None
+        self._channels, self._stubs = open_channels(self._grpc_module, self._settings)
         self._scope = scope
 
     def _next_stub(self) -> Stub:
         stubs = self._live_stubs()
         return stubs[next(self._turn) % len(stubs)]
 
-    def _coalescer(self, make: Any) -> Any:
-        """This scope's coalescer, made by make(stubs, settings, window) on first use."""
-        self._live_stubs()
-        mux = self._mux
-        if mux is None:
+    def _coalescer(self) -> SyncMux:
+        """This process's coalescer (on sync channels of its own), made on first use or after a fork."""
+        if self._closed:
+            raise TinyVError("client is closed", target=self.target)
+        pid = os.getpid()
+        if self._mux_pid != pid:
             with self._lock:
-                if self._mux is None:
-                    self._mux = make(self._stubs, self._settings, self._coalesce_window)
-                mux = self._mux
-        return mux
+                if self._mux_pid != pid:
+                    if self._mux is not None:
+                        _inherited.append(self._mux)  # the parent's stream: never touched here
+                    from ._coalesce import SyncMux  # imports this module
 
-    def _take_for_close(self) -> Tuple[List[ChannelT], Any]:
-        """Mark closed; return this scope's channels and coalescer to close (none of a parent's)."""
+                    channels, stubs = open_channels(grpc, self._settings)
+                    self._mux = SyncMux(stubs, channels, self._settings, self._coalesce_window)
+                    self._mux_pid = pid
+        assert self._mux is not None
+        return self._mux
+
+    def _take_for_close(self) -> Tuple[List[ChannelT], Optional[SyncMux]]:
+        """Mark closed; return this scope's channels and this process's coalescer (none of a parent's)."""
         with self._lock:
             self._closed = True
-            mine = self._scope == self._current_scope()
-            channels, mux = (self._channels, self._mux) if mine else ([], None)
+            channels = self._channels if self._scope == self._current_scope() else []
+            mux = self._mux if self._mux_pid == os.getpid() else None
             self._channels, self._stubs, self._mux = [], [], None
         return channels, mux
 

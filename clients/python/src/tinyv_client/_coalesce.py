@@ -5,23 +5,26 @@ loop, OpenRLHF, slime, AReaL). A unary call each pays a whole RPC per sample; a
 stream pays one message. So a coalescing client sends each call as an item of a
 stream it keeps open, and hands each verdict back to its caller by wire id.
 
-- SyncMux serves threads: callers block on a lock of their own; one driver thread
-  per target reads the stream, gRPC's own thread writes it.
-- AsyncMux serves the tasks of one event loop (grpc.aio): callers await a future;
-  one driver task per target reads the stream.
+One SyncMux per process serves every caller of a client: threads (they block on a
+lock of their own) and asyncio tasks on any event loop (they await a future that
+the stream's reader sets through loop.call_soon_threadsafe, one hop per burst of
+verdicts, not one per verdict). The stream itself runs on sync gRPC: its request
+side on gRPC's thread, its reader on a driver thread per target. On this project's
+machine that costs less CPU per item than grpc.aio's stream (bench/RESULTS.md).
 
-Both keep a StreamLedger per stream (_ledger.py): the wire ids, what is unanswered,
-duplicates dropped. At most `window` calls are in flight per target; more wait for a
-slot. Every call has its own deadline; a caller that gives up is forgotten, so it is
-never resent. When the stream breaks (UNAVAILABLE, or a server that ends it with
-items unanswered) a new one is opened and every unanswered item is sent again, in
-order; a verdict that arrives twice is dropped. After `retry.max_attempts` failed
-openings in a row with no verdict in between, the waiting calls fail with the error
-and the next call starts afresh. The stream is opened on the first call and stays
-open; one that breaks while idle is reopened by the next call.
+Each stream keeps a StreamLedger (_ledger.py): wire ids, what is unanswered,
+duplicates dropped. At most `window` calls are in flight per target; more wait for
+a slot, in turn. Every call has its own deadline; a caller that gives up (deadline,
+cancellation) is forgotten, so it is never resent. When the stream breaks
+(UNAVAILABLE, or a server that ends it with items unanswered) a new one is opened
+and every unanswered item is sent again, in order; a verdict that comes twice is
+dropped. After `retry.max_attempts` failed openings in a row with no verdict in
+between, the waiting calls fail with the error and the next call starts afresh. The
+stream opens on the first call and stays open; one that breaks while idle is
+reopened by the next call.
 
-The client opens channels per process (and event loop), so a forked child gets a
-coalescer of its own and never touches its parent's stream.
+The client makes its mux per process, so a forked child gets one of its own and
+never touches its parent's stream.
 """
 
 from __future__ import annotations
@@ -31,19 +34,17 @@ import atexit
 import itertools
 import threading
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
 import grpc
 
-from ._base import stream_retryable
+from ._base import Stub, stream_retryable
 from ._config import Deadline, Settings
 from ._gen import verifier_pb2 as pb
-from ._gen import verifier_pb2_grpc as pb_grpc
 from ._ledger import StreamLedger
 from .errors import DeadlineExceededError, ProtocolError, TinyVError, from_rpc_error
 from .types import Verdict, VerifyRequest
-
-Stub = Tuple[pb_grpc.VerifierServiceStub, str]
 
 
 def _deadline_error(target: str, timeout: Optional[float]) -> DeadlineExceededError:
@@ -54,180 +55,258 @@ def _deadline_error(target: str, timeout: Optional[float]) -> DeadlineExceededEr
     )
 
 
-class _LaneState:
-    """What the sync and async lanes share: the ledger, the waiters, the retry count."""
+def _closed_error(target: str) -> TinyVError:
+    return TinyVError("client is closed", target=target)
 
-    def __init__(self, stub: pb_grpc.VerifierServiceStub, target: str, settings: Settings) -> None:
+
+class _Waiter:
+    """A blocked thread: it holds a lock until its result (or error) is set."""
+
+    __slots__ = ("lock", "result", "error")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
+
+    def resolve(self, result: Any = None, error: Optional[BaseException] = None) -> None:
+        self.result, self.error = result, error
+        self.lock.release()
+
+    def wait(self, timeout: Optional[float]) -> bool:
+        return self.lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout))
+
+
+class _Bridge:
+    """Hands results to futures of one event loop from other threads, a burst per loop wake-up."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._ready: List[Tuple["asyncio.Future[Any]", Any, Optional[BaseException]]] = []
+
+    def post(self, future: "asyncio.Future[Any]", result: Any, error: Optional[BaseException]) -> None:
+        with self._lock:
+            self._ready.append((future, result, error))
+            if len(self._ready) > 1:
+                return  # a flush is already scheduled
+        try:
+            self.loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
+
+    def _flush(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        for future, result, error in ready:
+            if not future.done():
+                if error is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(error)
+
+
+class _FutureWaiter:
+    """A waiting task: its future is set on its own loop."""
+
+    __slots__ = ("bridge", "future")
+
+    def __init__(self, bridge: _Bridge, future: "asyncio.Future[Any]") -> None:
+        self.bridge, self.future = bridge, future
+
+    def resolve(self, result: Any = None, error: Optional[BaseException] = None) -> None:
+        self.bridge.post(self.future, result, error)
+
+
+class _Lane:
+    """One long-lived stream to one target, shared by every caller of the process."""
+
+    def __init__(self, stub: Any, target: str, settings: Settings, window: int) -> None:
         self.stub = stub
         self.target = target
         self.settings = settings
+        self.window = window
         self.ledger = StreamLedger(ordered=False)
-        self.waiters: Dict[int, Any] = {}
+        self.waiters: Dict[int, Any] = {}  # wire index -> _Waiter or _FutureWaiter
         self.failures = 0  # failed stream openings in a row, with no verdict in between
         self.closed = False
+        self._cond = threading.Condition(threading.Lock())
+        self._in_flight = 0
+        self._queued: Deque[Any] = deque()  # callers waiting for a slot, in turn
+        self._driver: Optional[threading.Thread] = None
+        self._call: Optional[Any] = None
+        self._attempt = 0  # which stream the request side belongs to
 
     @property
     def healthy(self) -> bool:
         return self.failures == 0
 
-    def add(self, request: VerifyRequest, waiter: Any) -> int:
+    # -- slots ----------------------------------------------------------------------
+
+    def _take_slot(self, make_ticket: Any) -> Any:
+        """Take a slot now (None), or queue a ticket to be resolved when one frees. Under the lock."""
+        if self.closed:
+            raise _closed_error(self.target)
+        if self._in_flight < self.window:
+            self._in_flight += 1
+            return None
+        ticket = make_ticket()
+        self._queued.append(ticket)
+        return ticket
+
+    def _abandon_slot(self, ticket: Any) -> bool:
+        """A queued caller gives up; False if it was handed a slot meanwhile. Under the lock."""
+        try:
+            self._queued.remove(ticket)
+            return True
+        except ValueError:
+            return False
+
+    def _release_slot(self) -> None:
+        with self._cond:
+            if self._queued:
+                self._queued.popleft().resolve(True)  # the slot passes straight on
+            else:
+                self._in_flight -= 1
+
+    # -- calls ----------------------------------------------------------------------
+
+    def _submit(self, request: VerifyRequest, waiter: Any) -> int:
+        """Queue the item for sending; start the driver on first use. Under the lock."""
+        if self.closed:
+            raise _closed_error(self.target)
         index, message = self.ledger.register_indexed(request)
         self.waiters[index] = waiter
         self.ledger.requeue(message)
+        if self._driver is None:
+            self._driver = threading.Thread(
+                target=self._drive, name=f"tinyv-stream {self.target}", daemon=True
+            )
+            self._driver.start()
+        self._cond.notify_all()
         return index
 
-    def take(self, reply: pb.Verdict) -> Tuple[Any, Optional[Verdict]]:
-        """The waiter of a reply and its verdict; (None, None) for a duplicate or a forgotten call."""
-        taken = self.ledger.take(reply)
-        if taken is None:
-            return None, None
-        self.failures = 0
-        return self.waiters.pop(taken[0], None), taken[1]
-
-    def drop(self, index: int) -> Any:
-        """A caller gave up: forget its item; its waiter, or None if already resolved."""
+    def _drop(self, index: int) -> bool:
+        """A caller gave up: forget its item; False if its verdict came meanwhile. Under the lock."""
         self.ledger.forget(index)
-        return self.waiters.pop(index, None)
-
-    def after_failure(self, failure: TinyVError) -> Tuple[Optional[float], List[Any]]:
-        """(seconds to wait before reopening, []) or (None, the waiters that now fail)."""
-        if not self.ledger.unanswered:
-            return 0.0, []  # an idle stream broke (a restart): the next call reopens it
-        self.failures += 1
-        retry = self.settings.retry
-        if stream_retryable(failure) and self.failures < retry.max_attempts:
-            return retry.backoff(self.failures), []
-        self.failures = 0
-        failed = [self.waiters.pop(i) for i in self.ledger.forget_all() if i in self.waiters]
-        return None, failed
-
-    def unanswered_error(self) -> Optional[ProtocolError]:
-        if not self.ledger.unanswered:
-            return None
-        return ProtocolError(
-            f"stream ended with {self.ledger.unanswered} items unanswered", target=self.target
-        )
-
-
-class _Mux:
-    """One lane (a long-lived stream) per target; calls go round-robin over them."""
-
-    lane_class: Any = None
-
-    def __init__(self, stubs: Sequence[Stub], settings: Settings, window: int) -> None:
-        self._lanes = [self.lane_class(stub, target, settings, window) for stub, target in stubs]
-        self._turn = itertools.count()
-
-    def _lane(self) -> Any:
-        """The next target's lane, skipping those whose stream is failing while another's is not."""
-        start = next(self._turn)
-        for step in range(len(self._lanes)):
-            lane = self._lanes[(start + step) % len(self._lanes)]
-            if lane.state.healthy:
-                return lane
-        return self._lanes[start % len(self._lanes)]
-
-
-# -- threads ------------------------------------------------------------------
-
-
-class _Waiter:
-    """One blocked caller: a lock it holds until its verdict (or error) is set."""
-
-    __slots__ = ("lock", "verdict", "error")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.verdict: Optional[Verdict] = None
-        self.error: Optional[BaseException] = None
-
-    def resolve(self, verdict: Optional[Verdict] = None, error: Optional[BaseException] = None) -> None:
-        self.verdict, self.error = verdict, error
-        self.lock.release()
-
-
-class _SyncLane:
-    def __init__(
-        self, stub: pb_grpc.VerifierServiceStub, target: str, settings: Settings, window: int
-    ) -> None:
-        self.state = _LaneState(stub, target, settings)
-        self._cond = threading.Condition(threading.Lock())
-        self._slots = threading.BoundedSemaphore(window)
-        self._driver: Optional[threading.Thread] = None
-        self._call: Optional[Any] = None
-        self._attempt = 0  # which stream the request side belongs to
+        return self.waiters.pop(index, None) is not None
 
     def verify(self, request: VerifyRequest, timeout: Optional[float]) -> Verdict:
-        state = self.state
         deadline = Deadline(timeout)
-        if not self._slots.acquire(timeout=-1 if timeout is None else timeout):
-            raise _deadline_error(state.target, timeout)
+        with self._cond:
+            ticket = self._take_slot(_Waiter)
+        if ticket is not None:
+            if not ticket.wait(timeout):
+                with self._cond:
+                    gave_up = self._abandon_slot(ticket)
+                if gave_up:
+                    raise _deadline_error(self.target, timeout)
+                ticket.wait(None)
+            if ticket.error is not None:  # closed while waiting
+                raise ticket.error
         try:
             waiter = _Waiter()
             with self._cond:
-                if state.closed:
-                    raise TinyVError("client is closed", target=state.target)
-                index = state.add(request, waiter)
-                if self._driver is None:
-                    self._driver = threading.Thread(target=self._drive, name="tinyv-coalesce", daemon=True)
-                    self._driver.start()
-                self._cond.notify_all()
-            left = deadline.remaining()
-            if not waiter.lock.acquire(timeout=-1 if left is None else max(0.0, left)):
+                index = self._submit(request, waiter)
+            if not waiter.wait(deadline.remaining()):
                 with self._cond:
-                    mine = state.drop(index) is not None
-                if mine:
-                    raise _deadline_error(state.target, timeout)
-                waiter.lock.acquire()  # resolved at this very moment: take the verdict
+                    gave_up = self._drop(index)
+                if gave_up:
+                    raise _deadline_error(self.target, timeout)
+                waiter.wait(None)  # resolved at this very moment: take the verdict
         finally:
-            self._slots.release()
+            self._release_slot()
         if waiter.error is not None:
             raise waiter.error
-        assert waiter.verdict is not None
-        return waiter.verdict
+        return waiter.result
+
+    async def averify(self, request: VerifyRequest, timeout: Optional[float], bridge: _Bridge) -> Verdict:
+        deadline = Deadline(timeout)
+        loop = bridge.loop
+        with self._cond:
+            ticket = self._take_slot(lambda: _FutureWaiter(bridge, loop.create_future()))
+        if ticket is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(ticket.future), timeout)
+            except (asyncio.TimeoutError, asyncio.CancelledError) as error:
+                with self._cond:
+                    gave_up = self._abandon_slot(ticket)
+                if not gave_up:
+                    self._release_slot()  # a slot came as we gave up: pass it on
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                raise _deadline_error(self.target, timeout) from None
+        try:
+            future = loop.create_future()
+            with self._cond:
+                index = self._submit(request, _FutureWaiter(bridge, future))
+            left = deadline.remaining()
+            timer = (
+                None
+                if left is None
+                else loop.call_later(max(0.0, left), self._expire, index, future, timeout)
+            )
+            try:
+                return await future
+            except asyncio.CancelledError:
+                with self._cond:
+                    self._drop(index)
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        finally:
+            self._release_slot()
+
+    def _expire(self, index: int, future: "asyncio.Future[Verdict]", timeout: Optional[float]) -> None:
+        with self._cond:
+            gave_up = self._drop(index)
+        if gave_up and not future.done():
+            future.set_exception(_deadline_error(self.target, timeout))
 
     def close(self) -> None:
         with self._cond:
-            self.state.closed = True
-            waiters = list(self.state.waiters.values())
-            self.state.waiters.clear()
+            self.closed = True
+            waiters = list(self.waiters.values()) + list(self._queued)
+            self.waiters.clear()
+            self._queued.clear()
             self._cond.notify_all()
             call = self._call
         if call is not None:
             call.cancel()
         for waiter in waiters:
-            waiter.resolve(error=TinyVError("client is closed", target=self.state.target))
+            waiter.resolve(error=_closed_error(self.target))
+
+    # -- the stream -------------------------------------------------------------------
 
     def _requests(self, attempt: int) -> Any:
         """The request side of one stream; gRPC runs it on a thread of its own."""
-        ledger = self.state.ledger
         while True:
             with self._cond:
                 while True:
-                    if self._attempt != attempt or self.state.closed:
+                    if self._attempt != attempt or self.closed:
                         return
-                    message = ledger.next_resend()
+                    message = self.ledger.next_resend()
                     if message is not None:
                         break
                     self._cond.wait()
             yield message
 
     def _drive(self) -> None:
-        state = self.state
         while True:
             with self._cond:
-                while not state.closed and not state.ledger.unanswered:
+                while not self.closed and not self.ledger.unanswered:
                     self._cond.wait()
-                if state.closed:
+                if self.closed:
                     return
-                state.ledger.begin_attempt()
+                self.ledger.begin_attempt()
                 self._attempt += 1
                 attempt = self._attempt
-            call = state.stub.VerifyStream(self._requests(attempt), metadata=state.settings.metadata)
+            call = self.stub.VerifyStream(self._requests(attempt), metadata=self.settings.metadata)
             with self._cond:
                 self._call = call
-                closed = state.closed
+                closed = self.closed
             failure = None if closed else self._read(call)
             with self._cond:
                 self._attempt += 1  # stops the request side
@@ -236,47 +315,95 @@ class _SyncLane:
             call.cancel()
             with self._cond:
                 if failure is None:
-                    failure = state.unanswered_error()
-                if failure is None or state.closed:
+                    failure = self._unanswered_error()
+                if failure is None or self.closed:
                     continue
-                pause, failed = state.after_failure(failure)
+                pause, failed = self._after_failure(failure)
             for waiter in failed:
                 waiter.resolve(error=failure)
             if pause:
                 with self._cond:
-                    if not state.closed:
+                    if not self.closed:
                         self._cond.wait(pause)
 
     def _read(self, call: Any) -> Optional[TinyVError]:
-        state = self.state
         try:
             for reply in call:
                 with self._cond:
-                    waiter, verdict = state.take(reply)
+                    waiter, verdict = self._take(reply)
                 if waiter is not None:
                     waiter.resolve(verdict)
         except grpc.RpcError as error:
-            return from_rpc_error(error, state.target, state.failures + 1)
-        except ProtocolError as error:  # a verdict for an id we never sent
+            return from_rpc_error(error, self.target, self.failures + 1)
+        except ProtocolError as error:  # a verdict for an id never sent
             return error
         return None
 
+    def _take(self, reply: pb.Verdict) -> Tuple[Any, Optional[Verdict]]:
+        """The waiter of a reply and its verdict; (None, None) for a duplicate or a forgotten call."""
+        taken = self.ledger.take(reply)
+        if taken is None:
+            return None, None
+        self.failures = 0
+        return self.waiters.pop(taken[0], None), taken[1]
 
-class SyncMux(_Mux):
-    """Coalesces TinyVClient.verify calls from any number of threads (see the module docstring)."""
+    def _unanswered_error(self) -> Optional[ProtocolError]:
+        if not self.ledger.unanswered:
+            return None
+        count = self.ledger.unanswered
+        return ProtocolError(f"stream ended with {count} items unanswered", target=self.target)
 
-    lane_class = _SyncLane
+    def _after_failure(self, failure: TinyVError) -> Tuple[float, List[Any]]:
+        """(seconds to wait before reopening, []) or (0, the waiters that now fail). Under the lock."""
+        if not self.ledger.unanswered:
+            return 0.0, []  # an idle stream broke (a restart): the next call reopens it
+        self.failures += 1
+        retry = self.settings.retry
+        if stream_retryable(failure) and self.failures < retry.max_attempts:
+            return retry.backoff(self.failures), []
+        self.failures = 0
+        return 0.0, [self.waiters.pop(i) for i in self.ledger.forget_all() if i in self.waiters]
 
-    def __init__(self, stubs: Sequence[Stub], settings: Settings, window: int) -> None:
-        super().__init__(stubs, settings, window)
+
+class SyncMux:
+    """This process's coalescer for one client: a lane per target, calls round-robin over them."""
+
+    def __init__(self, stubs: Sequence[Stub], channels: List[Any], settings: Settings, window: int) -> None:
+        self._lanes = [_Lane(stub, target, settings, window) for stub, target in stubs]
+        self._channels = channels
+        self._turn = itertools.count()
+        self._bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Bridge]" = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
         _open_muxes.add(self)
+
+    def _lane(self) -> _Lane:
+        """The next target's lane, skipping those whose stream is failing while another's is not."""
+        start = next(self._turn)
+        for step in range(len(self._lanes)):
+            lane = self._lanes[(start + step) % len(self._lanes)]
+            if lane.healthy:
+                return lane
+        return self._lanes[start % len(self._lanes)]
 
     def verify(self, request: VerifyRequest, timeout: Optional[float]) -> Verdict:
         return self._lane().verify(request, timeout)
 
+    async def averify(self, request: VerifyRequest, timeout: Optional[float]) -> Verdict:
+        loop = asyncio.get_running_loop()
+        bridge = self._bridges.get(loop)
+        if bridge is None:
+            with self._lock:
+                bridge = self._bridges.setdefault(loop, _Bridge(loop))
+        return await self._lane().averify(request, timeout, bridge)
+
     def close(self) -> None:
         for lane in self._lanes:
             lane.close()
+        for channel in self._channels:
+            channel.close()
+        _open_muxes.discard(self)
 
 
 _open_muxes: "weakref.WeakSet[SyncMux]" = weakref.WeakSet()
@@ -287,141 +414,3 @@ def _close_at_exit() -> None:
     # Cancel open streams so that no gRPC thread is mid-call while the interpreter exits.
     for mux in list(_open_muxes):
         mux.close()
-
-
-# -- asyncio --------------------------------------------------------------------
-
-
-class _AsyncLane:
-    def __init__(
-        self, stub: pb_grpc.VerifierServiceStub, target: str, settings: Settings, window: int
-    ) -> None:
-        self.state = _LaneState(stub, target, settings)
-        self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(window)
-        self._work = asyncio.Event()  # something to send, or a reason to look again
-        self._driver: Optional["asyncio.Task[None]"] = None
-        self._call: Optional[Any] = None
-        self._attempt = 0
-
-    async def verify(self, request: VerifyRequest, timeout: Optional[float]) -> Verdict:
-        state = self.state
-        deadline = Deadline(timeout)
-        if self._slots.locked():
-            try:
-                await asyncio.wait_for(self._slots.acquire(), timeout)
-            except asyncio.TimeoutError:
-                raise _deadline_error(state.target, timeout) from None
-        else:
-            await self._slots.acquire()  # free: returns at once
-        try:
-            if state.closed:
-                raise TinyVError("client is closed", target=state.target)
-            future = self._loop.create_future()
-            index = state.add(request, future)
-            self._work.set()
-            if self._driver is None or self._driver.done():
-                self._driver = self._loop.create_task(self._drive())
-            left = deadline.remaining()
-            timer = (
-                None if left is None else self._loop.call_later(max(0.0, left), self._expire, index, timeout)
-            )
-            try:
-                return await future
-            except asyncio.CancelledError:
-                state.drop(index)
-                raise
-            finally:
-                if timer is not None:
-                    timer.cancel()
-        finally:
-            self._slots.release()
-
-    def _expire(self, index: int, timeout: Optional[float]) -> None:
-        future = self.state.drop(index)
-        if future is not None and not future.done():
-            future.set_exception(_deadline_error(self.state.target, timeout))
-
-    async def close(self) -> None:
-        state = self.state
-        state.closed = True
-        self._work.set()
-        if self._call is not None:
-            self._call.cancel()
-        error = TinyVError("client is closed", target=state.target)
-        for future in state.waiters.values():
-            if not future.done():
-                future.set_exception(error)
-        state.waiters.clear()
-        if self._driver is not None and self._driver is not asyncio.current_task():
-            self._driver.cancel()
-            await asyncio.gather(self._driver, return_exceptions=True)
-
-    async def _requests(self, attempt: int) -> Any:
-        ledger = self.state.ledger
-        while self._attempt == attempt and not self.state.closed:
-            message = ledger.next_resend()
-            if message is None:
-                self._work.clear()
-                await self._work.wait()
-                continue
-            yield message
-
-    async def _drive(self) -> None:
-        state = self.state
-        try:
-            while not state.closed:
-                if not state.ledger.unanswered:
-                    self._work.clear()
-                    await self._work.wait()
-                    continue
-                state.ledger.begin_attempt()
-                self._attempt += 1
-                call = state.stub.VerifyStream(
-                    self._requests(self._attempt), metadata=state.settings.metadata
-                )
-                self._call = call
-                try:
-                    failure = await self._read(call)
-                finally:
-                    self._attempt += 1  # stops the request side
-                    self._call = None
-                    self._work.set()
-                    call.cancel()
-                if failure is None:
-                    failure = state.unanswered_error()
-                if failure is None or state.closed:
-                    continue
-                pause, failed = state.after_failure(failure)
-                for future in failed:
-                    if not future.done():
-                        future.set_exception(failure)
-                if pause:
-                    await asyncio.sleep(pause)
-        except asyncio.CancelledError:
-            pass  # the loop is shutting down or the client closed
-
-    async def _read(self, call: Any) -> Optional[TinyVError]:
-        state = self.state
-        try:
-            async for reply in call:
-                future, verdict = state.take(reply)
-                if future is not None and not future.done():
-                    future.set_result(verdict)
-        except grpc.RpcError as error:
-            return from_rpc_error(error, state.target, state.failures + 1)
-        except ProtocolError as error:
-            return error
-        return None
-
-
-class AsyncMux(_Mux):
-    """Coalesces AsyncTinyVClient.verify calls from the tasks of one event loop."""
-
-    lane_class = _AsyncLane
-
-    async def verify(self, request: VerifyRequest, timeout: Optional[float]) -> Verdict:
-        return await self._lane().verify(request, timeout)
-
-    async def close(self) -> None:
-        await asyncio.gather(*(lane.close() for lane in self._lanes))

@@ -17,7 +17,6 @@ from ._base import (
     batch_verdicts,
     check_window,
 )
-from ._coalesce import AsyncMux
 from ._config import Deadline
 from ._convert import RequestLike, request_to_proto, server_info_from_proto, verdict_from_proto
 from ._gen import verifier_pb2 as pb
@@ -90,7 +89,7 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
 
     Same constructor and calls as TinyVClient, as coroutines; stream() takes a
     sync or async iterable and is an async iterator. With coalesce=True, verify()
-    calls from all tasks of the loop share one long-lived stream per target.
+    calls from all tasks (on any event loop) share one long-lived stream per target.
     """
 
     _grpc_module = grpc.aio
@@ -104,7 +103,7 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
         if not self._closed:
             channels, mux = self._take_for_close()
             if mux is not None:
-                await mux.close()
+                mux.close()
             await asyncio.gather(*(channel.close() for channel in channels))
 
     async def __aenter__(self) -> "AsyncTinyVClient":
@@ -126,12 +125,12 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
     ) -> Verdict:
         """Verify one item. A bad item returns a Verdict with `error` set.
 
-        With coalesce=True the item rides the loop's shared stream; otherwise
-        it is one unary call.
+        With coalesce=True the item rides the process's shared stream;
+        otherwise it is one unary call.
         """
         request = VerifyRequest(ground_truth, response, question, id, data_source, options)
         if self.coalesce:
-            return await self._coalescer(AsyncMux).verify(request, self._timeout(timeout))
+            return await self._coalescer().averify(request, self._timeout(timeout))
         return verdict_from_proto(await self._unary("Verify", request_to_proto(request), timeout))
 
     async def verify_batch(

@@ -17,7 +17,6 @@ from ._base import (
     batch_verdicts,
     check_window,
 )
-from ._coalesce import SyncMux
 from ._config import Deadline
 from ._convert import RequestLike, request_to_proto, server_info_from_proto, verdict_from_proto
 from ._gen import verifier_pb2 as pb
@@ -96,7 +95,7 @@ class TinyVClient(ClientBase[grpc.Channel]):
         """
         request = VerifyRequest(ground_truth, response, question, id, data_source, options)
         if self.coalesce:
-            return self._coalescer(SyncMux).verify(request, self._timeout(timeout))
+            return self._coalescer().verify(request, self._timeout(timeout))
         return verdict_from_proto(self._unary("Verify", request_to_proto(request), timeout))
 
     def verify_batch(

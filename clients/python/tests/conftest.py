@@ -193,6 +193,30 @@ def tls_server(tls_files: tuple) -> Iterator[TinyVServer]:
     yield from started("--tls-cert", str(cert), "--tls-key", str(key))
 
 
+@pytest.fixture(scope="session")
+def judge_url() -> Iterator[str]:
+    """The vLLM stand-in (tests/judge_standin.ts): "right" answers are True, "fail" ones an HTTP 500."""
+    node = os.environ.get("TINYV_NODE") or shutil.which("node") or "node"
+    cmd = [node, "--import", "./bench/llm/ts.mjs", str(TESTS / "judge_standin.ts")]
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("fake vllm "):
+        proc.kill()
+        pytest.fail(f"the vLLM stand-in did not start: {line!r}")
+    try:
+        yield line.split(" ", 2)[2].strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def llm_server(judge_url: str) -> Iterator[TinyVServer]:
+    """A server in addon mode with the stand-in as its LLM verifier (no retries, no verdict cache)."""
+    yield from started("--llm-url", judge_url, "--llm-retries", "0", "--cache-entries", "0")
+
+
 @pytest.fixture
 def restartable_server() -> Iterator[TinyVServer]:
     """A server of one's own, on fixed ports, that a test may kill and restart."""

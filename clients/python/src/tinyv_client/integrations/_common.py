@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .._config import RetryPolicy
 from ..aio import AsyncTinyVClient
@@ -95,6 +95,16 @@ def _cached(cls: Any, store: Dict[_ClientKey, Any], config: _ClientKey) -> Any:
             client = cls(config[0], token=config[1], timeout=config[2], retry=ADAPTER_RETRY, coalesce=True)
             store[config] = client
         return client
+
+
+def verify_all(
+    client: TinyVClient, requests: Sequence[Any], timeout: Optional[float] = None
+) -> List[Verdict]:
+    """Verdicts in order: one sample rides the coalesced stream, a batch gets a stream of its own."""
+    if len(requests) == 1:
+        r = requests[0]
+        return [client.verify(r.ground_truth, r.response, r.question, id=r.id, options=r.options)]
+    return list(client.stream(requests, timeout=timeout))
 
 
 def as_text(value: Any) -> str:

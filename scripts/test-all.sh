@@ -24,6 +24,11 @@ if [ -f clients/python/run-tests.sh ]; then
   bash clients/python/run-tests.sh
 fi
 
+if [ -f clients/python/conformance/run.sh ]; then
+  step "Trainer conformance (each framework's own reward code at a pinned release)"
+  bash clients/python/conformance/run.sh
+fi
+
 if [ -f clients/rust/Cargo.toml ]; then
   step "Rust crate (fmt, clippy, cargo test)"
   (

@@ -68,94 +68,54 @@ def grpo_samples(data: Path, samples: int, group: int) -> List[Dict[str, str]]:
 
 
 def _requests(items: List[Dict[str, str]]) -> List[VerifyRequest]:
-    return [
-        VerifyRequest(i["ground_truth"], i["response"], i["question"], id=i["id"])
-        for i in items
-    ]
+    return [VerifyRequest(i["ground_truth"], i["response"], i["question"], id=i["id"]) for i in items]
 
 
 def _run(
-    kind: str,
-    target: str,
-    items: List[Dict[str, str]],
-    inflight: int,
-    threads: int,
-    barrier: Any,
+    kind: str, target: str, items: List[Dict[str, str]], inflight: int, threads: int, barrier: Any
 ) -> list:
     """Warm up, wait at the barrier, run; return (start, end, cpu seconds, verdict count, reward sum)."""
     requests = _requests(items)
     warm = requests[:64]
+    began: List[float] = []
 
-    def timed(run) -> list:
+    def go() -> None:
         barrier.wait()
-        start, cpu = time.perf_counter(), time.process_time()
-        rewards = run()
-        return [
-            start,
-            time.perf_counter(),
-            time.process_time() - cpu,
-            len(rewards),
-            sum(rewards),
-        ]
+        began.extend([time.perf_counter(), time.process_time()])
+
+    def done(rewards: List[float]) -> list:
+        return [began[0], time.perf_counter(), time.process_time() - began[1], len(rewards), sum(rewards)]
 
     if kind in ("stream", "threads", "threads-unary"):
-        coalesce = kind == "threads"
-        with TinyVClient(target, timeout=600, coalesce=coalesce) as client:
+        with TinyVClient(target, timeout=600, coalesce=kind == "threads") as client:
             if kind == "stream":
                 list(client.stream(warm))
-                return timed(lambda: [v.reward for v in client.stream(requests)])
+                go()
+                return done([v.reward for v in client.stream(requests)])
 
             def call(r: VerifyRequest) -> float:
-                return client.verify(
-                    r.ground_truth, r.response, r.question, id=r.id
-                ).reward
+                return client.verify(r.ground_truth, r.response, r.question, id=r.id).reward
 
             with ThreadPoolExecutor(threads) as pool:
                 list(pool.map(call, warm))
-                return timed(lambda: list(pool.map(call, requests)))
+                go()
+                return done(list(pool.map(call, requests)))
 
     async def main() -> list:
-        coalesce = kind == "async"
-        async with AsyncTinyVClient(target, timeout=600, coalesce=coalesce) as client:
+        async with AsyncTinyVClient(target, timeout=600, coalesce=kind == "async") as client:
             if kind == "astream":
                 [v async for v in client.stream(warm)]
-
-                async def run_stream() -> list:
-                    return [v.reward async for v in client.stream(requests)]
-
-                barrier.wait()
-                start, cpu = time.perf_counter(), time.process_time()
-                rewards = await run_stream()
-                return [
-                    start,
-                    time.perf_counter(),
-                    time.process_time() - cpu,
-                    len(rewards),
-                    sum(rewards),
-                ]
+                go()
+                return done([v.reward async for v in client.stream(requests)])
             limit = asyncio.Semaphore(inflight)
 
             async def one(r: VerifyRequest) -> float:
-                async with (
-                    limit
-                ):  # verl's reward loop: a bounded number of samples in flight
-                    return (
-                        await client.verify(
-                            r.ground_truth, r.response, r.question, id=r.id
-                        )
-                    ).reward
+                async with limit:  # verl's reward loop: a bounded number of samples in flight
+                    return (await client.verify(r.ground_truth, r.response, r.question, id=r.id)).reward
 
             await asyncio.gather(*(one(r) for r in warm))
-            barrier.wait()
-            start, cpu = time.perf_counter(), time.process_time()
-            rewards = await asyncio.gather(*(one(r) for r in requests))
-            return [
-                start,
-                time.perf_counter(),
-                time.process_time() - cpu,
-                len(rewards),
-                sum(rewards),
-            ]
+            go()
+            return done(list(await asyncio.gather(*(one(r) for r in requests))))
 
     return asyncio.run(main())
 
@@ -168,9 +128,7 @@ def _worker(kind, target, items, inflight, threads, barrier, results) -> None:
         results.put(repr(error))
 
 
-def scenario(
-    kind: str, procs: int, target: str, items: list, inflight: int, threads: int
-) -> dict:
+def scenario(kind: str, procs: int, target: str, items: list, inflight: int, threads: int) -> dict:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(procs)
     results = ctx.Queue()
@@ -202,9 +160,7 @@ def scenario(
 
 
 def start(cmd: List[str], prefix: str) -> Tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith(prefix):
@@ -237,11 +193,7 @@ def grpcjs(target: str, items: list, reps: int) -> List[float]:
     out = subprocess.run([*TS, "bench/python/grpcjs_stream.ts", target, f.name, str(reps)],
                          cwd=REPO_ROOT, capture_output=True, text=True, check=True)  # fmt: skip
     os.unlink(f.name)
-    return [
-        json.loads(line)["rate"]
-        for line in out.stdout.splitlines()
-        if line.startswith("{")
-    ]
+    return [json.loads(line)["rate"] for line in out.stdout.splitlines() if line.startswith("{")]
 
 
 # -- where the time goes ------------------------------------------------------------------
@@ -253,9 +205,7 @@ def thread_cpu() -> Dict[str, float]:
     tick = os.sysconf("SC_CLK_TCK")
     out: Dict[str, float] = {}
     for tid in os.listdir("/proc/self/task"):
-        fields = (
-            Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-        )
+        fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
         name = names.get(int(tid), "other (gRPC core, C threads)")
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return out
@@ -269,12 +219,8 @@ def profile(target: str, items: list) -> None:
         count = sum(1 for _ in client.stream(requests))
         seconds = time.perf_counter() - start
         after = thread_cpu()
-    print(
-        f"  TinyVClient.stream, {count} items, {count / seconds:,.0f}/s; CPU per item by thread:"
-    )
-    for name in sorted(
-        after, key=lambda n: after[n] - before.get(n, 0.0), reverse=True
-    ):
+    print(f"  TinyVClient.stream, {count} items, {count / seconds:,.0f}/s; CPU per item by thread:")
+    for name in sorted(after, key=lambda n: after[n] - before.get(n, 0.0), reverse=True):
         used = after[name] - before.get(name, 0.0)
         if used > 0:
             print(f"    {name:<40} {used / count * 1e6:7.1f} us")
@@ -310,12 +256,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--llm-latency-ms", type=int, default=20)
-    parser.add_argument(
-        "--only", choices=["rules", "llm"], help="one server setup only"
-    )
-    parser.add_argument(
-        "--skip", action="append", default=[], help="scenario label to leave out"
-    )
+    parser.add_argument("--only", choices=["rules", "llm"], help="one server setup only")
+    parser.add_argument("--skip", action="append", default=[], help="scenario label to leave out")
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -327,9 +269,7 @@ def main() -> int:
 
     items = grpo_samples(find_data(args.data), args.samples, args.group)
     print(f"machine: {machine()}")
-    print(
-        f"samples: {len(items)} ({len(items) // args.group} prompts x {args.group}), {args.reps} reps each"
-    )
+    print(f"samples: {len(items)} ({len(items) // args.group} prompts x {args.group}), {args.reps} reps each")
     plan = [
         ("stream", "stream", 1), ("astream", "astream", 1),
         (f"async x1 ({args.inflight} in flight)", "async", 1),
@@ -338,11 +278,7 @@ def main() -> int:
         (f"unary async x1 ({args.inflight} in flight)", "async-unary", 1),
         (f"unary threads ({args.threads})", "threads-unary", 1),
     ]  # fmt: skip
-    plan = [
-        p
-        for p in plan
-        if p[0].split(" (")[0] not in args.skip and p[0] not in args.skip
-    ]
+    plan = [p for p in plan if p[0].split(" (")[0] not in args.skip and p[0] not in args.skip]
     setups = {"rules": [], "llm": ["--cache-entries", "0"]}
     report: Dict[str, Any] = {"machine": machine(), "samples": len(items), "setups": {}}
     for setup, flags in setups.items():
@@ -362,12 +298,10 @@ def main() -> int:
         try:
             for rep in range(args.reps):
                 for label, kind, procs in plan:
-                    r = scenario(
-                        kind, procs, target, items, args.inflight, args.threads
-                    )
+                    r = scenario(kind, procs, target, items, args.inflight, args.threads)
                     runs[label].append(r)
-                    print(f"  rep {rep + 1} {label:<36} {r['rate']:>8,.0f}/s {r['cpu_us']:6.0f} us CPU/sample",
-                          flush=True)  # fmt: skip
+                    line = f"{r['rate']:>8,.0f}/s {r['cpu_us']:6.0f} us CPU/sample"
+                    print(f"  rep {rep + 1} {label:<36} {line}", flush=True)
                 if setup == "rules":
                     js += grpcjs(target, items, 1)
                     print(
@@ -400,9 +334,7 @@ def summarize(runs: Dict[str, List[dict]], js: List[float]) -> Dict[str, dict]:
         }
         for base in ("stream", "astream"):
             if base in runs and runs[base]:
-                entry[f"vs_{base}"] = statistics.median(
-                    r["rate"] / b["rate"] for r, b in zip(rs, runs[base])
-                )
+                entry[f"vs_{base}"] = statistics.median(r["rate"] / b["rate"] for r, b in zip(rs, runs[base]))
         out[label] = entry
     if js:
         out["grpc-js stream (Node)"] = {"rate": statistics.median(js)}
@@ -411,15 +343,11 @@ def summarize(runs: Dict[str, List[dict]], js: List[float]) -> Dict[str, dict]:
 
 def print_summary(setup: str, summary: Dict[str, dict]) -> None:
     print(f"\n  {setup}: median of the reps (ratio: the same rep's stream run)")
-    print(
-        f"  {'scenario':<44} {'verdicts/s':>10} {'CPU us':>7} {'/stream':>8} {'/astream':>9}"
-    )
+    print(f"  {'scenario':<44} {'verdicts/s':>10} {'CPU us':>7} {'/stream':>8} {'/astream':>9}")
     for label, e in summary.items():
         ratios = [f"{e[k]:.0%}" if k in e else "" for k in ("vs_stream", "vs_astream")]
         cpu = f"{e['cpu_us']:.0f}" if "cpu_us" in e else ""
-        print(
-            f"  {label:<44} {e['rate']:>10,.0f} {cpu:>7} {ratios[0]:>8} {ratios[1]:>9}"
-        )
+        print(f"  {label:<44} {e['rate']:>10,.0f} {cpu:>7} {ratios[0]:>8} {ratios[1]:>9}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import pytest
 import yaml
+from readme import block
 
 CHATML = (
     "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n"
@@ -71,6 +72,18 @@ async def batched_async_rm(args, samples):
 
 def get_reward_value(args, sample):
     return sample.reward if not args.reward_key else sample.reward[args.reward_key]
+
+
+def readme_paths() -> list:
+    """The --custom-rm-path values the README gives."""
+    return [line.split()[1] for line in block("slime").splitlines() if line.startswith("--custom-rm-path")]
+
+
+def test_the_readme_paths_are_these() -> None:
+    assert readme_paths() == [
+        "tinyv_client.integrations.slime.custom_rm",
+        "tinyv_client.integrations.slime.batched_custom_rm",
+    ]
 
 
 def samples():

@@ -104,6 +104,20 @@ def test_window_bounds_calls_in_flight() -> None:
         assert fake.servicer.stream_requests == 8
 
 
+def test_a_call_waiting_for_a_slot_keeps_its_deadline() -> None:
+    """Window 1, its slot held: the next call fails at its deadline, and gives the slot back after."""
+    faults = Faults(release=threading.Event())
+    with FakeServer(faults) as fake, TinyVClient(fake.target, coalesce=True, coalesce_window=1) as client:
+        with ThreadPoolExecutor(2) as pool:
+            held = pool.submit(client.verify, "1", "HOLD \\boxed{1}")
+            time.sleep(0.3)
+            with pytest.raises(DeadlineExceededError):
+                client.verify("2", r"\boxed{2}", timeout=0.3)
+            faults.release.set()
+            assert held.result(timeout=10).reward == 1.0
+        assert [client.verify(str(i), f"\\boxed{{{i}}}").reward for i in range(3)] == [1.0] * 3
+
+
 def test_dropped_stream_resends_only_the_unanswered() -> None:
     """The stream drops after 50 verdicts: what was unanswered is resent once, nothing is lost."""
     faults = Faults(drop_stream_after=50)
@@ -282,6 +296,19 @@ async def test_async_window() -> None:
             assert fake.servicer.stream_requests == 2
             faults.release.set()
             assert [v.reward for v in await asyncio.gather(*calls)] == [1.0] * 6
+
+
+async def test_async_call_waiting_for_a_slot_keeps_its_deadline() -> None:
+    faults = Faults(release=threading.Event())
+    with FakeServer(faults) as fake:
+        async with AsyncTinyVClient(fake.target, coalesce=True, coalesce_window=1) as client:
+            held = asyncio.ensure_future(client.verify("1", "HOLD \\boxed{1}"))
+            await asyncio.sleep(0.3)
+            with pytest.raises(DeadlineExceededError):
+                await client.verify("2", r"\boxed{2}", timeout=0.3)
+            faults.release.set()
+            assert (await held).reward == 1.0
+            assert [(await client.verify(str(i), f"\\boxed{{{i}}}")).reward for i in range(3)] == [1.0] * 3
 
 
 async def test_async_dropped_stream() -> None:

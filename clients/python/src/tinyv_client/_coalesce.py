@@ -79,12 +79,54 @@ class _Waiter:
 
 
 class _Bridge:
-    """Hands results to futures of one event loop from other threads, a burst per loop wake-up."""
+    """One event loop's side: results handed to its futures from other threads, a burst per
+    loop wake-up, and its callers' deadlines.
+
+    Deadlines are kept per timeout value in submission order (so each queue is sorted by
+    deadline) and swept by one timer: a timer per call would cost a heap push and cancel
+    each, at thousands of calls a second.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
         self._ready: List[Tuple["asyncio.Future[Any]", Any, Optional[BaseException]]] = []
+        self._deadlines: Dict[float, Deque[Tuple[float, "_Lane", int, "asyncio.Future[Any]"]]] = {}
+        self._timer: Optional[asyncio.TimerHandle] = None
+
+    def watch(
+        self, timeout: float, left: float, lane: "_Lane", index: int, future: "asyncio.Future[Any]"
+    ) -> None:
+        """Fail the call (of `timeout`, `left` seconds of it to go) at its deadline if not done. On the loop."""
+        queue = self._deadlines.setdefault(timeout, deque())
+        while queue and queue[0][3].done():
+            queue.popleft()
+        at = self.loop.time() + left
+        entry = (at, lane, index, future)
+        if queue and at < queue[-1][0]:  # it waited for a slot first: a little earlier than the last
+            place = len(queue)
+            while place > 0 and queue[place - 1][0] > at:
+                place -= 1
+            queue.insert(place, entry)
+        else:
+            queue.append(entry)
+        if self._timer is None or at < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(queue[0][0], self._sweep)
+
+    def _sweep(self) -> None:
+        self._timer = None
+        now, next_at = self.loop.time(), None
+        for timeout, queue in self._deadlines.items():
+            while queue and (queue[0][3].done() or queue[0][0] <= now):
+                _, lane, index, future = queue.popleft()
+                if not future.done():
+                    lane._expire(index, future, timeout)
+            if queue and (next_at is None or queue[0][0] < next_at):
+                next_at = queue[0][0]
+        if next_at is not None:
+            self._timer = self.loop.call_at(next_at, self._sweep)
 
     def post(self, future: "asyncio.Future[Any]", result: Any, error: Optional[BaseException]) -> None:
         with self._lock:
@@ -142,41 +184,30 @@ class _Lane:
     def healthy(self) -> bool:
         return self.failures == 0
 
-    # -- slots ----------------------------------------------------------------------
+    # -- slots and calls (each method marked "under the lock" expects self._cond held) ---
 
-    def _take_slot(self, make_ticket: Any) -> Any:
-        """Take a slot now (None), or queue a ticket to be resolved when one frees. Under the lock."""
+    def _enter(self, request: VerifyRequest, waiter: Any, make_ticket: Any) -> Tuple[Optional[int], Any]:
+        """Take a slot and queue the item (index, None), or queue a ticket for the next free slot
+        (None, ticket). Under the lock."""
         if self.closed:
             raise _closed_error(self.target)
         if self._in_flight < self.window:
             self._in_flight += 1
-            return None
+            return self._submit(request, waiter), None
         ticket = make_ticket()
         self._queued.append(ticket)
-        return ticket
-
-    def _abandon_slot(self, ticket: Any) -> bool:
-        """A queued caller gives up; False if it was handed a slot meanwhile. Under the lock."""
-        try:
-            self._queued.remove(ticket)
-            return True
-        except ValueError:
-            return False
-
-    def _release_slot(self) -> None:
-        with self._cond:
-            if self._queued:
-                self._queued.popleft().resolve(True)  # the slot passes straight on
-            else:
-                self._in_flight -= 1
-
-    # -- calls ----------------------------------------------------------------------
+        return None, ticket
 
     def _submit(self, request: VerifyRequest, waiter: Any) -> int:
-        """Queue the item for sending; start the driver on first use. Under the lock."""
+        """Queue the item of a caller holding a slot; start the driver on first use. Under the lock."""
         if self.closed:
+            self._free_slot()
             raise _closed_error(self.target)
-        index, message = self.ledger.register_indexed(request)
+        try:
+            index, message = self.ledger.register_indexed(request)
+        except BaseException:
+            self._free_slot()  # a malformed item
+            raise
         self.waiters[index] = waiter
         self.ledger.requeue(message)
         if self._driver is None:
@@ -187,36 +218,52 @@ class _Lane:
         self._cond.notify_all()
         return index
 
+    def _free_slot(self) -> None:
+        """A call is over (answered, failed, given up): its slot passes to the next queued caller. Under the lock."""
+        if self._queued:
+            self._queued.popleft().resolve(True)
+        else:
+            self._in_flight -= 1
+
+    def _pop(self, index: int) -> Any:
+        """The waiter of an item, now done with (its slot freed); None if it was already. Under the lock."""
+        waiter = self.waiters.pop(index, None)
+        if waiter is not None:
+            self._free_slot()
+        return waiter
+
     def _drop(self, index: int) -> bool:
-        """A caller gave up: forget its item; False if its verdict came meanwhile. Under the lock."""
+        """A caller gives up: forget its item; False if its verdict came meanwhile. Under the lock."""
         self.ledger.forget(index)
-        return self.waiters.pop(index, None) is not None
+        return self._pop(index) is not None
+
+    def _abandon(self, ticket: Any) -> None:
+        """A queued caller gives up; a slot handed to it meanwhile passes on. Under the lock."""
+        try:
+            self._queued.remove(ticket)
+        except ValueError:
+            self._free_slot()
 
     def verify(self, request: VerifyRequest, timeout: Optional[float]) -> Verdict:
         deadline = Deadline(timeout)
+        waiter = _Waiter()
         with self._cond:
-            ticket = self._take_slot(_Waiter)
+            index, ticket = self._enter(request, waiter, _Waiter)
         if ticket is not None:
             if not ticket.wait(timeout):
                 with self._cond:
-                    gave_up = self._abandon_slot(ticket)
-                if gave_up:
-                    raise _deadline_error(self.target, timeout)
-                ticket.wait(None)
+                    self._abandon(ticket)
+                raise _deadline_error(self.target, timeout)
             if ticket.error is not None:  # closed while waiting
                 raise ticket.error
-        try:
-            waiter = _Waiter()
             with self._cond:
                 index = self._submit(request, waiter)
-            if not waiter.wait(deadline.remaining()):
-                with self._cond:
-                    gave_up = self._drop(index)
-                if gave_up:
-                    raise _deadline_error(self.target, timeout)
-                waiter.wait(None)  # resolved at this very moment: take the verdict
-        finally:
-            self._release_slot()
+        if not waiter.wait(deadline.remaining()):
+            with self._cond:
+                gave_up = self._drop(index)
+            if gave_up:
+                raise _deadline_error(self.target, timeout)
+            waiter.wait(None)  # resolved at this very moment: take the verdict
         if waiter.error is not None:
             raise waiter.error
         return waiter.result
@@ -224,40 +271,31 @@ class _Lane:
     async def averify(self, request: VerifyRequest, timeout: Optional[float], bridge: _Bridge) -> Verdict:
         deadline = Deadline(timeout)
         loop = bridge.loop
+        future = loop.create_future()
         with self._cond:
-            ticket = self._take_slot(lambda: _FutureWaiter(bridge, loop.create_future()))
+            index, ticket = self._enter(
+                request, _FutureWaiter(bridge, future), lambda: _FutureWaiter(bridge, loop.create_future())
+            )
         if ticket is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(ticket.future), timeout)
             except (asyncio.TimeoutError, asyncio.CancelledError) as error:
                 with self._cond:
-                    gave_up = self._abandon_slot(ticket)
-                if not gave_up:
-                    self._release_slot()  # a slot came as we gave up: pass it on
+                    self._abandon(ticket)
                 if isinstance(error, asyncio.CancelledError):
                     raise
                 raise _deadline_error(self.target, timeout) from None
-        try:
-            future = loop.create_future()
             with self._cond:
                 index = self._submit(request, _FutureWaiter(bridge, future))
-            left = deadline.remaining()
-            timer = (
-                None
-                if left is None
-                else loop.call_later(max(0.0, left), self._expire, index, future, timeout)
-            )
-            try:
-                return await future
-            except asyncio.CancelledError:
-                with self._cond:
-                    self._drop(index)
-                raise
-            finally:
-                if timer is not None:
-                    timer.cancel()
-        finally:
-            self._release_slot()
+        left = deadline.remaining()
+        if timeout is not None and left is not None:
+            bridge.watch(timeout, max(0.0, left), self, index, future)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            with self._cond:
+                self._drop(index)
+            raise
 
     def _expire(self, index: int, future: "asyncio.Future[Verdict]", timeout: Optional[float]) -> None:
         with self._cond:
@@ -345,7 +383,7 @@ class _Lane:
         if taken is None:
             return None, None
         self.failures = 0
-        return self.waiters.pop(taken[0], None), taken[1]
+        return self._pop(taken[0]), taken[1]
 
     def _unanswered_error(self) -> Optional[ProtocolError]:
         if not self.ledger.unanswered:
@@ -362,7 +400,7 @@ class _Lane:
         if stream_retryable(failure) and self.failures < retry.max_attempts:
             return retry.backoff(self.failures), []
         self.failures = 0
-        return 0.0, [self.waiters.pop(i) for i in self.ledger.forget_all() if i in self.waiters]
+        return 0.0, [w for w in map(self._pop, self.ledger.forget_all()) if w is not None]
 
 
 class SyncMux:

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import replace
 from typing import Deque, Dict, List, Optional, Tuple
 
-from ._convert import RequestLike, coerce_request, request_to_proto, verdict_from_proto
+from ._convert import RequestLike, coerce_request, coerced_to_proto, verdict_from_proto
 from ._gen import verifier_pb2 as pb
 from .errors import ProtocolError
 from .types import Options, Verdict
@@ -60,7 +60,7 @@ class StreamLedger:
         if self._options is not None and request.options is None:
             request = replace(request, options=self._options)
         index = self._count
-        message = request_to_proto(request, wire_id=str(index))
+        message = coerced_to_proto(request, wire_id=str(index))
         self._pending[index] = (request.id, message)
         self._count += 1
         return index, message

@@ -6,7 +6,8 @@
 # ${TINYV_CACHE:-$HOME/.cache/tinyv}/conformance/<folder>-<sha>, with the SDK installed editable;
 # then pytest runs that folder (conftest.py here gives the server fixtures). A folder may add
 # requirements-nodeps.txt: packages installed without their dependencies (a framework whose
-# declared dependencies go far past what its reward code imports). uv's cache, shared by every
+# declared dependencies go far past what its reward code imports), a .python-version (else
+# $PYTHON or python3), and uv settings in its pyproject.toml (uv runs in the folder). uv's cache, shared by every
 # venv (torch once), is ${TINYV_CACHE}/conformance/uv-cache; resolution is frozen at
 # UV_EXCLUDE_NEWER so that a cached venv and a fresh one agree.
 #
@@ -23,7 +24,7 @@ python="${PYTHON:-python3}"
 uv_version="0.13.9"
 export UV_CACHE_DIR="$cache/uv-cache"
 export UV_EXCLUDE_NEWER="${UV_EXCLUDE_NEWER:-2026-12-01T00:00:00Z}"
-export UV_NO_PROGRESS=1
+export UV_NO_PROGRESS=1 UV_PYTHON_DOWNLOADS=never
 
 frameworks=()
 pytest_args=()
@@ -70,17 +71,20 @@ for fw in "${frameworks[@]}"; do
   venv="$cache/$fw-$sha"
   printf '\n=== conformance: %s (%s)\n' "$fw" "$venv"
   start=$(date +%s)
+  # uv runs in the folder, so that its .python-version and pyproject.toml [tool.uv] settings apply.
+  pick=(--python "$python")
+  [ -f "$dir/.python-version" ] && pick=()
   if [ ! -f "$venv/.ready" ]; then
     rm -rf "$venv"
-    "$uv" venv --quiet --python "$python" "$venv"
-    "$uv" pip install --quiet --python "$venv/bin/python" -r "$dir/requirements.txt" -e "$sdk"
+    (cd "$dir" && "$uv" venv --quiet ${pick[@]+"${pick[@]}"} "$venv")
+    (cd "$dir" && "$uv" pip install --quiet --python "$venv/bin/python" -r requirements.txt -e "$sdk")
     if [ -f "$dir/requirements-nodeps.txt" ]; then
-      "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -r "$dir/requirements-nodeps.txt"
+      (cd "$dir" && "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -r requirements-nodeps.txt)
     fi
     touch "$venv/.ready"
   fi
   # This checkout's SDK, whichever checkout made the cached venv.
-  "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -e "$sdk"
+  (cd "$dir" && "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -e "$sdk")
   echo "venv ready in $(($(date +%s) - start)) s"
   (cd "$here" && "$venv/bin/python" -m pytest -c "$here/pytest.ini" --rootdir "$here" -q "$fw" \
     ${pytest_args[@]+"${pytest_args[@]}"})

@@ -87,11 +87,13 @@ def tokenizer(tiny_tokenizer: str):
     return AutoTokenizer.from_pretrained(tiny_tokenizer)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", autouse=True)
 def ray_cluster():
+    """Ray first, before this process has threads of its own: ray.init forks its GCS and raylet
+    with a preexec_fn, which a process running other threads may crash in."""
     import ray
 
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {}})
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 
@@ -175,15 +177,30 @@ def test_legacy_batch_manager(tinyv, tokenizer) -> None:
     assert list(result["reward_extra_info"]) == VERL_KEYS
 
 
-def test_legacy_prime_manager_forks(tinyv, tokenizer) -> None:
-    """verl.workers.reward_manager.prime: compute_score in a forked 64-process pool, after the
-    parent has used its own stream. A child that rode the parent's stream would hang or fail."""
+def _prime_in_a_fresh_process(url: str, tokenizer_dir: str, out) -> None:
+    from transformers import AutoTokenizer
+
     from verl.workers.reward_manager.prime import PrimeRewardManager
 
-    fn = legacy_fn("compute_score", tinyv.target, return_dict=False)
-    assert fn("math", r"\boxed{1}", "1", {}) == 1.0  # the parent's stream is open now
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    fn = legacy_fn("compute_score", url, return_dict=False)
+    first = fn("math", r"\boxed{1}", "1", {})  # the parent's own stream is open when the pool forks
+    reward = PrimeRewardManager(tokenizer, 0, fn)(batch(tokenizer))
+    out.put([first, reward.sum(dim=1).tolist()])
+
+
+def test_legacy_prime_manager_forks(tinyv, tiny_tokenizer: str) -> None:
+    """verl.workers.reward_manager.prime: compute_score in its forked 64-process pool, after the
+    parent has used its own stream; a child that rode the parent's stream would hang or fail.
+    (In a process of its own: this one runs Ray's threads, which a fork does not carry.)"""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
     streams = tinyv.rpcs("VerifyStream")
-    manager = PrimeRewardManager(tokenizer, 0, fn)
-    reward = manager(batch(tokenizer))
-    assert reward.sum(dim=1).tolist() == expected()
-    assert tinyv.rpcs("VerifyStream") - streams >= 1  # the children opened streams of their own
+    proc = ctx.Process(target=_prime_in_a_fresh_process, args=(tinyv.target, tiny_tokenizer, out))
+    proc.start()
+    first, rewards = out.get(timeout=600)
+    proc.join(60)
+    assert (first, rewards) == (1.0, expected())
+    assert tinyv.rpcs("VerifyStream") - streams >= 2  # the parent's, and the children's own

@@ -32,6 +32,11 @@ if [ -f clients/python/run-tests.sh ]; then
   bash scripts/test-ray.sh
 fi
 
+if [ -f clients/python/conformance/run.sh ]; then
+  step "Trainer conformance (each framework's own reward code at a pinned release)"
+  bash clients/python/conformance/run.sh
+fi
+
 if [ -f clients/rust/Cargo.toml ]; then
   step "Rust crate (fmt, clippy, cargo test)"
   (

@@ -2,13 +2,15 @@
 
 It answers with a toy rule (the text in the last \\boxed{} equals the ground
 truth) and can fail the first calls with UNAVAILABLE, drop a stream after N
-verdicts, answer stream items out of order, or demand a bearer token. Tests of
+verdicts, answer stream items out of order, hold back the verdicts of stream
+items whose response contains "HOLD" until released, or demand a bearer token. Tests of
 real verification semantics use the real server (conftest.py); this one checks
 the client's retry, reconnect, ordering and auth logic deterministically.
 """
 
 from __future__ import annotations
 
+import queue
 import random
 import re
 import threading
@@ -53,6 +55,7 @@ class Faults:
     drop_stream_after: Optional[int] = None  # abort the first stream after N verdicts
     shuffle_stream: bool = False  # answer stream items out of order
     token: Optional[str] = None  # require "authorization: Bearer <token>"
+    release: Optional[threading.Event] = None  # if given: "HOLD" items wait until it is set
     seen_metadata: List[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,6 +71,8 @@ class FakeVerifier(pb_grpc.VerifierServiceServicer):
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
         self.stream_requests = 0  # items received over streams, resends included
+        self.stream_ids: List[str] = []  # their wire ids, in arrival order
+        self.streams = 0  # VerifyStream calls
 
     def _admit(self, context: grpc.ServicerContext) -> None:
         metadata = dict(context.invocation_metadata())
@@ -92,6 +97,10 @@ class FakeVerifier(pb_grpc.VerifierServiceServicer):
 
     def VerifyStream(self, request_iterator, context) -> Iterator[pb.Verdict]:
         self._admit(context)
+        self.streams += 1
+        if self.faults.release is not None and not self.faults.release.is_set():
+            yield from self._stream_holding(request_iterator, context)
+            return
         drop_after = None
         with self.faults.lock:
             if self.faults.drop_stream_after is not None:
@@ -100,6 +109,7 @@ class FakeVerifier(pb_grpc.VerifierServiceServicer):
         batch: List[pb.Verdict] = []
         for request in request_iterator:
             self.stream_requests += 1
+            self.stream_ids.append(request.id)
             batch.append(toy_verdict(request))
             if self.faults.shuffle_stream and len(batch) < 7:
                 continue
@@ -112,6 +122,42 @@ class FakeVerifier(pb_grpc.VerifierServiceServicer):
             batch = []
         random.shuffle(batch)
         yield from batch
+
+    def _stream_holding(self, request_iterator, context) -> Iterator[pb.Verdict]:
+        """Answer at once, except "HOLD" items: those wait for faults.release."""
+        release = self.faults.release
+        assert release is not None
+        arrived: "queue.Queue[Optional[pb.VerifyRequest]]" = queue.Queue()
+
+        def read() -> None:
+            try:
+                for request in request_iterator:
+                    self.stream_requests += 1
+                    self.stream_ids.append(request.id)
+                    arrived.put(request)
+            except Exception:
+                pass
+            arrived.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        held: List[pb.VerifyRequest] = []
+        while context.is_active():
+            if held and release.is_set():
+                yield from (toy_verdict(r) for r in held)
+                held = []
+            try:
+                request = arrived.get(timeout=0.02)
+            except queue.Empty:
+                continue
+            if request is None:
+                break
+            if "HOLD" in request.response and not release.is_set():
+                held.append(request)
+            else:
+                yield toy_verdict(request)
+        while held and context.is_active() and not release.wait(0.02):
+            pass
+        yield from (toy_verdict(r) for r in held)
 
 
 class FakeServer:

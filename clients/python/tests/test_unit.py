@@ -97,6 +97,17 @@ def test_ledger_orders_and_drops_duplicates() -> None:
         ledger.on_verdict(pb.Verdict(id="99"))
 
 
+def test_ledger_forgets_callers_that_gave_up() -> None:
+    ledger = StreamLedger(ordered=False)
+    (a, _), (b, _) = (ledger.register_indexed(VerifyRequest("1", "1", id=x)) for x in "ab")
+    ledger.forget(a)
+    ledger.begin_attempt()
+    assert ledger.next_resend().id == str(b) and ledger.next_resend() is None  # a is never resent
+    assert ledger.take(pb.Verdict(id=str(a))) is None  # its late verdict is dropped
+    index, verdict = ledger.take(pb.Verdict(id=str(b)))
+    assert (index, verdict.id, ledger.unanswered) == (b, "b", 0)
+
+
 def test_unary_retries_unavailable_then_succeeds() -> None:
     with FakeServer(Faults(unavailable_calls=3)) as server, TinyVClient(server.target, retry=FAST_RETRY) as c:
         assert c.verify("1", r"\boxed{1}").reward == 1.0

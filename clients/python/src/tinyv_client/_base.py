@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, Generic, Hashable, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import grpc
 
@@ -13,6 +16,9 @@ from ._gen import verifier_pb2 as pb
 from ._gen import verifier_pb2_grpc as pb_grpc
 from .errors import InvalidRequestError, ProtocolError, TinyVError, from_rpc_error, lost_in_transport
 from .types import Options, Verdict
+
+if TYPE_CHECKING:
+    from ._coalesce import SyncMux
 
 #: Sentinel: "use the client's default timeout" (None means no deadline at all).
 DEFAULT: Any = object()
@@ -25,7 +31,58 @@ DEFAULT_WINDOW = 8192
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 STREAM_RETRYABLE = RETRYABLE | {grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN}
 
+#: Calls one coalescing stream keeps in flight before new calls wait (per target).
+DEFAULT_COALESCE_WINDOW = 4096
+
 ChannelT = TypeVar("ChannelT")
+Stub = Tuple[pb_grpc.VerifierServiceStub, str]
+
+# Channels a forked child inherited: they belong to the parent, so the child
+# keeps them referenced (never closed or collected there) and opens its own.
+_inherited: List[Any] = []
+_clients: "weakref.WeakSet[ClientBase[Any]]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork() would stay held forever in the child.
+    for client in list(_clients):
+        client._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def open_channels(module: Any, settings: Settings) -> Tuple[List[Any], List[Stub]]:
+    """One channel per target, of grpc or grpc.aio, and a stub on each."""
+    channels, stubs = [], []
+    for endpoint in settings.endpoints:
+        creds = settings.credentials_for(endpoint)
+        if creds is None:
+            channel = module.insecure_channel(endpoint.target, options=settings.channel_options)
+        else:
+            channel = module.secure_channel(endpoint.target, creds, options=settings.channel_options)
+        channels.append(channel)
+        stubs.append((pb_grpc.VerifierServiceStub(channel), endpoint.target))
+    return channels, stubs
+
+
+def stream_retryable(failure: TinyVError) -> bool:
+    """Whether a broken stream is worth reopening (its unanswered items are resent; verifying is idempotent).
+
+    UNAVAILABLE: the server is down or draining. A stream the server ended with items
+    unanswered (ProtocolError): a shutdown can end streams early. One reset with CANCEL
+    that this client did not cancel, or ended without a grpc-status (UNKNOWN): that is
+    how an L7 proxy (haproxy) passes on a backend that died mid-stream. An INTERNAL that
+    gRPC core made up for a broken connection ("Internal error from Core": a GOAWAY
+    mid-stream, or a write after the server ended the stream, grpc/grpc#36066). tinyv
+    serve words its own faults otherwise, and resends are bounded by the retry policy.
+    """
+    return (
+        failure.code in STREAM_RETRYABLE
+        or isinstance(failure, ProtocolError)
+        or lost_in_transport(failure.code, failure.message)
+    )
 
 
 def check_window(window: int) -> None:
@@ -68,6 +125,14 @@ class ClientBase(Generic[ChannelT]):
         retry: backoff policy for UNAVAILABLE; RetryPolicy(max_attempts=1) disables it.
         channel_options: extra gRPC channel arguments, e.g. keepalive settings.
         metadata: extra metadata sent with every call.
+        coalesce: send verify() calls over one long-lived VerifyStream per target,
+            shared by every thread and task (on any event loop) of the process,
+            instead of one unary call each: many concurrent per-sample calls then
+            get a stream's throughput. See _coalesce.py.
+        coalesce_window: calls in flight per coalescing stream; more wait their turn.
+
+    Channels are opened on first use, and again in a forked child (a child never
+    uses its parent's connections), so a client may be made before a fork.
     """
 
     #: grpc or grpc.aio: the module whose channel functions open the channels.
@@ -86,7 +151,10 @@ class ClientBase(Generic[ChannelT]):
         retry: Optional[RetryPolicy] = None,
         channel_options: Optional[Sequence[Tuple[str, Any]]] = None,
         metadata: Optional[Sequence[Tuple[str, str]]] = None,
+        coalesce: bool = False,
+        coalesce_window: int = DEFAULT_COALESCE_WINDOW,
     ) -> None:
+        check_window(coalesce_window)
         self._settings: Settings = make_settings(
             target,
             token=token,
@@ -99,30 +167,74 @@ class ClientBase(Generic[ChannelT]):
             channel_options=channel_options,
             metadata=metadata,
         )
-        module = self._grpc_module
+        self.coalesce = bool(coalesce)
+        self._coalesce_window = coalesce_window
+        self._lock = threading.Lock()
+        self._scope: Optional[Hashable] = None  # what the open channels belong to
         self._channels: List[ChannelT] = []
-        self._stubs: List[Tuple[pb_grpc.VerifierServiceStub, str]] = []
-        for endpoint in self._settings.endpoints:
-            creds = self._settings.credentials_for(endpoint)
-            options = self._settings.channel_options
-            if creds is None:
-                channel = module.insecure_channel(endpoint.target, options=options)
-            else:
-                channel = module.secure_channel(endpoint.target, creds, options=options)
-            self._channels.append(channel)
-            self._stubs.append((pb_grpc.VerifierServiceStub(channel), endpoint.target))
+        self._stubs: List[Stub] = []
+        self._mux: Optional[SyncMux] = None  # the coalescer of process self._mux_pid
+        self._mux_pid: Optional[int] = None
         self._turn = itertools.count()
         self._closed = False
+        _clients.add(self)
 
     @property
     def target(self) -> str:
         """The targets, comma-separated, as given."""
         return self._settings.display
 
-    def _next_stub(self) -> Tuple[pb_grpc.VerifierServiceStub, str]:
+    def _current_scope(self) -> Hashable:
+        """Channels serve one process (and, for grpc.aio, one event loop)."""
+        return os.getpid()
+
+    def _live_stubs(self) -> List[Stub]:
+        """The stubs of this process's channels, opened on first use or after a fork."""
         if self._closed:
             raise TinyVError("client is closed", target=self.target)
-        return self._stubs[next(self._turn) % len(self._stubs)]
+        scope = self._current_scope()
+        if scope != self._scope:
+            with self._lock:
+                if scope != self._scope:
+                    self._open_channels(scope)
+        return self._stubs
+
+    def _open_channels(self, scope: Hashable) -> None:
+        if self._scope is not None:
+            _inherited.extend(self._channels)
+        self._channels, self._stubs = open_channels(self._grpc_module, self._settings)
+        self._scope = scope
+
+    def _next_stub(self) -> Stub:
+        stubs = self._live_stubs()
+        return stubs[next(self._turn) % len(stubs)]
+
+    def _coalescer(self) -> SyncMux:
+        """This process's coalescer (on sync channels of its own), made on first use or after a fork."""
+        if self._closed:
+            raise TinyVError("client is closed", target=self.target)
+        pid = os.getpid()
+        if self._mux_pid != pid:
+            with self._lock:
+                if self._mux_pid != pid:
+                    if self._mux is not None:
+                        _inherited.append(self._mux)  # the parent's stream: never touched here
+                    from ._coalesce import SyncMux  # imports this module
+
+                    channels, stubs = open_channels(grpc, self._settings)
+                    self._mux = SyncMux(stubs, channels, self._settings, self._coalesce_window)
+                    self._mux_pid = pid
+        assert self._mux is not None
+        return self._mux
+
+    def _take_for_close(self) -> Tuple[List[ChannelT], Optional[SyncMux]]:
+        """Mark closed; return this scope's channels and this process's coalescer (none of a parent's)."""
+        with self._lock:
+            self._closed = True
+            channels = self._channels if self._scope == self._current_scope() else []
+            mux = self._mux if self._mux_pid == os.getpid() else None
+            self._channels, self._stubs, self._mux = [], [], None
+        return channels, mux
 
     def _timeout(self, timeout: Optional[float]) -> Optional[float]:
         return self._settings.timeout if timeout is DEFAULT else timeout
@@ -140,21 +252,7 @@ class ClientBase(Generic[ChannelT]):
         raise from_rpc_error(error, target, failures) from None
 
     def _stream_retry_pause(self, failure: TinyVError, failures: int, deadline: Deadline) -> float:
-        """Seconds to wait before reopening a broken stream; raises when it should not be reopened.
-
-        A stream the server closed with items unanswered (ProtocolError) is
-        reopened too: the resend is safe, and a shutdown can end streams early.
-        So is one reset with CANCEL that this client did not cancel, or ended
-        without a grpc-status (UNKNOWN): that is how an L7 proxy (haproxy) passes
-        on a backend that died mid-stream. tinyv serve reports its own faults as
-        INTERNAL, and resends are bounded by the retry policy; an INTERNAL that
-        gRPC core made up for a broken connection (a GOAWAY mid-stream) is resent.
-        """
-        retryable = (
-            failure.code in STREAM_RETRYABLE
-            or isinstance(failure, ProtocolError)
-            or lost_in_transport(failure.code, failure.message)
-        )
-        if not retryable or failures >= self._settings.retry.max_attempts:
+        """Seconds to wait before reopening a broken stream; raises when it should not be reopened."""
+        if not stream_retryable(failure) or failures >= self._settings.retry.max_attempts:
             raise failure
         return deadline.cap(self._settings.retry.backoff(failures))

@@ -81,7 +81,11 @@ def coerce_request(item: RequestLike) -> VerifyRequest:
 
 def request_to_proto(item: RequestLike, wire_id: Optional[str] = None) -> pb.VerifyRequest:
     """Build the wire message; wire_id replaces the caller's id (streams use their own ids)."""
-    request = coerce_request(item)
+    return coerced_to_proto(coerce_request(item), wire_id)
+
+
+def coerced_to_proto(request: VerifyRequest, wire_id: Optional[str] = None) -> pb.VerifyRequest:
+    """request_to_proto for a request coerce_request has already checked."""
     message = pb.VerifyRequest(
         id=request.id if wire_id is None else wire_id,
         question=request.question,
@@ -95,32 +99,42 @@ def request_to_proto(item: RequestLike, wire_id: Optional[str] = None) -> pb.Ver
     return message
 
 
+def _members(cls: Any) -> Any:
+    """number -> member; unknown numbers (a newer server) map to UNSPECIFIED instead of failing."""
+    table = {int(m): m for m in cls}
+    fallback = cls(0)
+    return lambda value: table.get(value, fallback)
+
+
+_enum_of = {cls: _members(cls) for cls in (Mode, DecidedBy, RuleOutcome, LlmOutcome, ErrorCode)}
+_mode, _decided_by, _rule, _llm, _error_code = (
+    _enum_of[c] for c in (Mode, DecidedBy, RuleOutcome, LlmOutcome, ErrorCode)
+)
+
+
 def _enum(cls: Any, value: int) -> Any:
-    """Unknown numbers (a newer server) map to UNSPECIFIED instead of failing."""
-    try:
-        return cls(value)
-    except ValueError:
-        return cls(0)
+    return _enum_of[cls](value) if cls in _enum_of else cls(value)
 
 
 def verdict_from_proto(message: pb.Verdict, id_override: Optional[str] = None) -> Verdict:
+    # A stream turns thousands of these a second: plain table lookups, no enum calls.
     error = None
     if message.HasField("error") and message.error.code != 0:
-        error = ItemError(code=_enum(ErrorCode, message.error.code), message=message.error.message)
+        error = ItemError(code=_error_code(message.error.code), message=message.error.message)
     timings = message.timings
     return Verdict(
-        id=message.id if id_override is None else id_override,
-        reward=message.reward,
-        correct=message.correct,
-        decided_by=_enum(DecidedBy, message.decided_by),
-        extracted_answer=message.extracted_answer,
-        rule_outcome=_enum(RuleOutcome, message.rule_outcome),
-        llm_outcome=_enum(LlmOutcome, message.llm_outcome),
-        p_true=message.p_true if message.HasField("p_true") else None,
-        timings=Timings(timings.rules_ms, timings.llm_ms, timings.total_ms),
-        error=error,
-        mode=_enum(Mode, message.mode),
-        llm_detail=message.llm_detail,
+        message.id if id_override is None else id_override,
+        message.reward,
+        message.correct,
+        _decided_by(message.decided_by),
+        message.extracted_answer,
+        _rule(message.rule_outcome),
+        _llm(message.llm_outcome),
+        message.p_true if message.HasField("p_true") else None,
+        Timings(timings.rules_ms, timings.llm_ms, timings.total_ms),
+        error,
+        _mode(message.mode),
+        message.llm_detail,
     )
 
 

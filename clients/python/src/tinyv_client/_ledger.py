@@ -6,6 +6,10 @@ what is unanswered so a new stream can resend exactly that, drops duplicate
 verdicts (an item answered just before the old stream broke and again after the
 resend), restores each caller's id, and releases verdicts in input order when
 asked to. It does no I/O and no waiting: the clients add those.
+
+The coalescer (_coalesce.py) uses one ledger per long-lived stream, unordered:
+its items come from many callers (register_indexed, take), a caller that gives
+up is forgotten (forget), and an item is queued for sending with requeue.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import deque
 from dataclasses import replace
 from typing import Deque, Dict, List, Optional, Tuple
 
-from ._convert import RequestLike, coerce_request, request_to_proto, verdict_from_proto
+from ._convert import RequestLike, coerce_request, coerced_to_proto, verdict_from_proto
 from ._gen import verifier_pb2 as pb
 from .errors import ProtocolError
 from .types import Options, Verdict
@@ -48,14 +52,29 @@ class StreamLedger:
 
     def register(self, item: RequestLike) -> pb.VerifyRequest:
         """Record a new input item and return its wire message."""
+        return self.register_indexed(item)[1]
+
+    def register_indexed(self, item: RequestLike) -> Tuple[int, pb.VerifyRequest]:
+        """Record a new input item; return its wire index and message."""
         request = coerce_request(item)
         if self._options is not None and request.options is None:
             request = replace(request, options=self._options)
         index = self._count
-        message = request_to_proto(request, wire_id=str(index))
+        message = coerced_to_proto(request, wire_id=str(index))
         self._pending[index] = (request.id, message)
         self._count += 1
-        return message
+        return index, message
+
+    def forget(self, index: int) -> None:
+        """Its caller gave up (deadline, cancellation): never resend it; a late verdict is dropped."""
+        self._pending.pop(index, None)
+
+    def forget_all(self) -> List[int]:
+        """Drop every unanswered item (the stream gave up); return their indexes."""
+        indexes = list(self._pending)
+        self._pending.clear()
+        self._resend.clear()
+        return indexes
 
     def begin_attempt(self) -> None:
         """A new stream starts: every unanswered item must be sent again, in input order."""
@@ -73,8 +92,8 @@ class StreamLedger:
                 return entry[1]
         return None
 
-    def on_verdict(self, message: pb.Verdict) -> List[Verdict]:
-        """Record one reply; return the verdicts now ready for the caller."""
+    def take(self, message: pb.Verdict) -> Optional[Tuple[int, Verdict]]:
+        """Record one reply: its wire index and verdict, or None for a duplicate (or forgotten) item."""
         try:
             index = int(message.id)
         except ValueError:
@@ -82,9 +101,16 @@ class StreamLedger:
         entry = self._pending.pop(index, None)
         if entry is None:
             if 0 <= index < self._count:
-                return []  # a duplicate after a resend
+                return None  # a duplicate after a resend, or an item its caller gave up on
             raise ProtocolError(f"server sent a verdict for unknown id {message.id!r}")
-        verdict = verdict_from_proto(message, id_override=entry[0])
+        return index, verdict_from_proto(message, id_override=entry[0])
+
+    def on_verdict(self, message: pb.Verdict) -> List[Verdict]:
+        """Record one reply; return the verdicts now ready for the caller."""
+        taken = self.take(message)
+        if taken is None:
+            return []
+        index, verdict = taken
         if not self.ordered:
             return [verdict]
         self._held[index] = verdict

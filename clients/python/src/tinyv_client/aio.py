@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, AsyncIterable, AsyncIterator, Iterable, List, Optional, Union
 
 import grpc
@@ -87,16 +88,23 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
     """asyncio client of tinyv.v1.VerifierService; use it from one event loop.
 
     Same constructor and calls as TinyVClient, as coroutines; stream() takes a
-    sync or async iterable and is an async iterator.
+    sync or async iterable and is an async iterator. With coalesce=True, verify()
+    calls from all tasks (on any event loop) share one long-lived stream per target.
     """
 
     _grpc_module = grpc.aio
 
+    def _current_scope(self) -> Any:
+        # grpc.aio channels work on the event loop that made them.
+        return (os.getpid(), asyncio.get_running_loop())
+
     async def close(self) -> None:
         """Close every channel; calls in flight are cancelled."""
         if not self._closed:
-            self._closed = True
-            await asyncio.gather(*(channel.close() for channel in self._channels))
+            channels, mux = self._take_for_close()
+            if mux is not None:
+                mux.close()
+            await asyncio.gather(*(channel.close() for channel in channels))
 
     async def __aenter__(self) -> "AsyncTinyVClient":
         return self
@@ -115,9 +123,15 @@ class AsyncTinyVClient(ClientBase[grpc.aio.Channel]):
         options: Optional[Options] = None,
         timeout: Optional[float] = DEFAULT,
     ) -> Verdict:
-        """Verify one item. A bad item returns a Verdict with `error` set."""
-        message = request_to_proto(VerifyRequest(ground_truth, response, question, id, data_source, options))
-        return verdict_from_proto(await self._unary("Verify", message, timeout))
+        """Verify one item. A bad item returns a Verdict with `error` set.
+
+        With coalesce=True the item rides the process's shared stream;
+        otherwise it is one unary call.
+        """
+        request = VerifyRequest(ground_truth, response, question, id, data_source, options)
+        if self.coalesce:
+            return await self._coalescer().averify(request, self._timeout(timeout))
+        return verdict_from_proto(await self._unary("Verify", request_to_proto(request), timeout))
 
     async def verify_batch(
         self,

@@ -53,7 +53,8 @@ class _Attempt:
 class TinyVClient(ClientBase[grpc.Channel]):
     """Blocking client of tinyv.v1.VerifierService; safe to share between threads.
 
-    See ClientBase for the constructor's arguments.
+    See ClientBase for the constructor's arguments. With coalesce=True, verify()
+    calls from all threads share one long-lived stream per target.
     """
 
     # -- lifecycle ---------------------------------------------------------
@@ -61,8 +62,10 @@ class TinyVClient(ClientBase[grpc.Channel]):
     def close(self) -> None:
         """Close every channel; calls in flight are cancelled."""
         if not self._closed:
-            self._closed = True
-            for channel in self._channels:
+            channels, mux = self._take_for_close()
+            if mux is not None:
+                mux.close()
+            for channel in channels:
                 channel.close()
 
     def __enter__(self) -> "TinyVClient":
@@ -84,9 +87,16 @@ class TinyVClient(ClientBase[grpc.Channel]):
         options: Optional[Options] = None,
         timeout: Optional[float] = DEFAULT,
     ) -> Verdict:
-        """Verify one item. A bad item returns a Verdict with `error` set."""
-        message = request_to_proto(VerifyRequest(ground_truth, response, question, id, data_source, options))
-        return verdict_from_proto(self._unary("Verify", message, timeout))
+        """Verify one item. A bad item returns a Verdict with `error` set.
+
+        With coalesce=True the item rides this process's shared stream (as
+        fast as a stream when many threads call at once); otherwise it is one
+        unary call.
+        """
+        request = VerifyRequest(ground_truth, response, question, id, data_source, options)
+        if self.coalesce:
+            return self._coalescer().verify(request, self._timeout(timeout))
+        return verdict_from_proto(self._unary("Verify", request_to_proto(request), timeout))
 
     def verify_batch(
         self,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Counter, Dict, List, Optional, Sequence
 
-from conftest import REPO_ROOT, TinyVServer
+from tinyv_server import REPO_ROOT, TinyVServer
 
 _ITEMS_LINE = re.compile(r"^tinyv_items_total\{[^}]*\} (\S+)$", re.M)
 

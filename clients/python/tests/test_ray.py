@@ -18,7 +18,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from conftest import BUILT, CLI, REPO_ROOT  # noqa: E402
+from tinyv_server import BUILT, CLI, REPO_ROOT  # noqa: E402
 from ray_cluster import ENV as RAY_ENV  # noqa: E402
 from ray_cluster import LocalRayCluster  # noqa: E402
 from replicas import item  # noqa: E402

@@ -26,7 +26,8 @@ for (let rep = 0; rep < Number(reps); rep++) {
   const start = performance.now();
   const verdicts = await streamAll(client, items);
   const seconds = (performance.now() - start) / 1000;
-  if (verdicts.length !== items.length) throw new Error(`${verdicts.length} verdicts for ${items.length} items`);
+  if (verdicts.length !== items.length)
+    throw new Error(`${verdicts.length} verdicts for ${items.length} items`);
   console.log(JSON.stringify({ items: items.length, seconds, rate: items.length / seconds }));
 }
 client.close();

@@ -12,8 +12,6 @@ turn, against the same server:
   threads         per-sample `TinyVClient(coalesce=True).verify` from --threads threads, one process
                   (verl's `remote` manager, OpenRLHF)
   unary ...       the same without coalescing: one unary call each (what the SDK did before)
-  batcher x1/x8   a prototype (bench/python/batcher.py, not in the SDK): the same awaits gathered into
-                  VerifyBatch calls, to show what a stream's per-message cost leaves on the table
   grpc-js         the grpc-js client streaming the same samples (Node), for the Python stream's cost
 
 Workers warm up (channel open, a few calls), wait at a barrier, then run; a scenario's time runs
@@ -106,14 +104,6 @@ def _run(
     async def main() -> list:
         async with AsyncTinyVClient(target, timeout=600, coalesce=kind == "async") as client:
             verify = client.verify
-            if kind == "batcher":
-                from batcher import Batcher
-
-                batcher = Batcher(target)
-
-                async def verify(g: str, r: str, q: str, id: str = ""):  # noqa: A002
-                    return await batcher.verify(VerifyRequest(g, r, q, id=id))
-
             if kind == "astream":
                 [v async for v in client.stream(warm)]
                 go()
@@ -274,8 +264,6 @@ def main() -> int:
         (f"threads ({args.threads})", "threads", 1),
         (f"unary async x1 ({args.inflight} in flight)", "async-unary", 1),
         (f"unary threads ({args.threads})", "threads-unary", 1),
-        (f"batcher x1 ({args.inflight} in flight)", "batcher", 1),
-        (f"batcher x{args.procs} ({args.inflight} in flight each)", "batcher", args.procs),
     ]  # fmt: skip
     plan = [p for p in plan if p[0].split(" (")[0] not in args.skip and p[0] not in args.skip]
     setups = {"rules": [], "llm": ["--cache-entries", "0"]}

@@ -3,7 +3,13 @@ import * as grpc from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
-import { type Verdict, VerifierService, type VerifyRequest } from "../gen/tinyv/v1/verifier_pb.js";
+import {
+  type Verdict,
+  type VerdictPack,
+  VerifierService,
+  type VerifyPack,
+  type VerifyRequest,
+} from "../gen/tinyv/v1/verifier_pb.js";
 import { AUTH_FAILED, type Auth } from "./auth.js";
 import { descriptorSet, serviceDefinition } from "./descriptor.js";
 import { Code, ServiceError } from "./errors.js";
@@ -128,12 +134,21 @@ export class GrpcTransport {
         this.impl.verifyBatch(req, signal),
       ),
       GetServerInfo: unary("GetServerInfo", () => this.impl.getServerInfo()),
-      VerifyStream: (call: grpc.ServerDuplexStream<VerifyRequest | Error, Verdict>) => this.stream(call),
+      VerifyStream: (call: grpc.ServerDuplexStream<VerifyRequest | Error, Verdict>) =>
+        this.stream("VerifyStream", call, (input, signal) => this.impl.verifyStream(input, signal)),
+      VerifyPackedStream: (call: grpc.ServerDuplexStream<VerifyPack | Error, VerdictPack>) =>
+        this.stream("VerifyPackedStream", call, (input, signal) =>
+          this.impl.verifyPackedStream(input, signal),
+        ),
     };
   }
 
-  private async stream(call: grpc.ServerDuplexStream<VerifyRequest | Error, Verdict>): Promise<void> {
-    this.metrics.rpcs.inc({ method: "VerifyStream", transport: "grpc" });
+  private async stream<Req, Res>(
+    name: string,
+    call: grpc.ServerDuplexStream<Req | Error, Res>,
+    run: (input: AsyncIterable<Req | Malformed>, signal: AbortSignal) => AsyncIterable<Res>,
+  ): Promise<void> {
+    this.metrics.rpcs.inc({ method: name, transport: "grpc" });
     const release = this.slots.take(call.getPeer());
     if (typeof release === "string") {
       return void call.emit("error", { code: grpc.status.RESOURCE_EXHAUSTED, details: release });
@@ -144,7 +159,7 @@ export class GrpcTransport {
     const stallMs = this.options.streamStallMs;
     try {
       const input = messages(call, (m) => (m instanceof Error ? new Malformed(m.message) : m));
-      for await (const verdict of this.impl.verifyStream(input, signal)) {
+      for await (const verdict of run(input, signal)) {
         if (signal.aborted) break;
         const full = !call.write(verdict);
         if (full && !(await drained(call, [signal, this.impl.stalledDrain], stallMs)) && !signal.aborted) {
@@ -340,6 +355,8 @@ async function* messages<A, B>(
 /** Rough in-memory size of a decoded request (its strings), for the read buffer's bound. */
 function sizeOf(m: unknown): number {
   if (m instanceof Error) return 64;
+  const items = (m as Partial<VerifyPack>).items;
+  if (items) return items.reduce((n, r) => n + sizeOf(r), 64);
   const r = m as Partial<VerifyRequest>;
   return 64 + (r.question?.length ?? 0) + (r.groundTruth?.length ?? 0) + (r.response?.length ?? 0);
 }

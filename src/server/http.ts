@@ -49,7 +49,8 @@ export class HttpTransport {
           },
           verifyBatch: (req, ctx) =>
             connectErrors(() => impl.verifyBatch(req, ctx.signal, itemProblems(ctx.values.get(problemsKey)))),
-          verifyStream: (reqs, ctx) => impl.verifyStream(reqs, ctx.signal),
+          verifyStream: (reqs, ctx) => connectStreamErrors(impl.verifyStream(reqs, ctx.signal)),
+          verifyPackedStream: (packs, ctx) => connectStreamErrors(impl.verifyPackedStream(packs, ctx.signal)),
           getServerInfo: () => impl.getServerInfo(),
         }),
       interceptors: [counting],
@@ -148,6 +149,15 @@ async function readJson(req: Req, maxBytes: number): Promise<unknown> {
 async function connectErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
+  } catch (err) {
+    if (err instanceof ServiceError) throw new ConnectError(err.message, err.code);
+    throw err;
+  }
+}
+
+async function* connectStreamErrors<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* stream;
   } catch (err) {
     if (err instanceof ServiceError) throw new ConnectError(err.message, err.code);
     throw err;

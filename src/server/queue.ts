@@ -21,6 +21,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     }
   }
 
+  /** Up to `max` items already queued, without waiting. */
+  take(max: number): T[] {
+    return this.items.splice(0, max);
+  }
+
   end(): void {
     this.done = true;
     this.wake();

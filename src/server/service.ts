@@ -6,9 +6,12 @@ import {
   type ServerInfo,
   ServerInfoSchema,
   type Verdict,
+  type VerdictPack,
+  VerdictPackSchema,
   type VerifyBatchRequest,
   type VerifyBatchResponse,
   VerifyBatchResponseSchema,
+  type VerifyPack,
   type VerifyRequest,
 } from "../gen/tinyv/v1/verifier_pb.js";
 import { errorVerdict, type HybridVerifier } from "../hybrid/verifier.js";
@@ -105,6 +108,29 @@ export class VerifierServiceImpl {
     input: AsyncIterable<VerifyRequest | Malformed>,
     signal?: AbortSignal,
   ): AsyncGenerator<Verdict> {
+    for await (const [v] of this.stream(input, signal, 1)) yield v as Verdict;
+  }
+
+  /**
+   * VerifyStream with packs of items each way: the items of each pack are read as if streamed one by
+   * one (the same window), and each pack out holds the verdicts ready at that moment.
+   */
+  async *verifyPackedStream(
+    input: AsyncIterable<VerifyPack | Malformed>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<VerdictPack> {
+    const max = this.limits.maxBatchItems;
+    for await (const verdicts of this.stream(unpack(input, max), signal, max)) {
+      yield create(VerdictPackSchema, { verdicts });
+    }
+  }
+
+  /** The stream's core: verdicts in groups of those ready, at most `pack` to a group. */
+  private async *stream(
+    input: AsyncIterable<VerifyRequest | Malformed>,
+    signal: AbortSignal | undefined,
+    pack: number,
+  ): AsyncGenerator<Verdict[]> {
     const out = new AsyncQueue<Verdict>();
     const gone = new AbortController(); // the stream is over, for whatever reason
     // The client is gone: nothing more will be written, so the verdicts still to come are not awaited.
@@ -191,8 +217,12 @@ export class VerifierServiceImpl {
     void reader();
     try {
       for await (const v of out) {
-        yield v;
-        window.release(verdictBytes(v), 1);
+        const group = pack > 1 ? [v, ...out.take(pack - 1)] : [v];
+        yield group;
+        window.release(
+          group.reduce((n, g) => n + verdictBytes(g), 0),
+          group.length,
+        );
       }
     } finally {
       // Normal end, error, or the transport stopped pulling (client gone): release everything now.
@@ -244,6 +274,26 @@ export class VerifierServiceImpl {
     return verdict.catch((err: unknown) =>
       errorVerdict(id, ErrorCode.INTERNAL, `internal error: ${(err as Error).message}`),
     );
+  }
+}
+
+/** The items of each pack in turn; a pack over `max` items ends the stream (as a batch would fail). */
+async function* unpack(
+  packs: AsyncIterable<VerifyPack | Malformed>,
+  max: number,
+): AsyncGenerator<VerifyRequest | Malformed> {
+  for await (const p of packs) {
+    if (p instanceof Malformed) {
+      yield p;
+      continue;
+    }
+    if (p.items.length > max) {
+      throw new ServiceError(
+        Code.InvalidArgument,
+        `a pack has ${p.items.length} items; the limit is ${max} (--max-batch-items)`,
+      );
+    }
+    yield* p.items;
   }
 }
 

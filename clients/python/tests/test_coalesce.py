@@ -55,13 +55,13 @@ def check(verdict, i: int) -> None:
 
 
 def test_threads_share_one_stream(server: TinyVServer) -> None:
-    before = {m: server.rpcs(m) for m in ("Verify", "VerifyStream")}
+    before = {m: server.rpcs(m) for m in ("Verify", "VerifyPackedStream")}
     with TinyVClient(server.target, coalesce=True) as client:
         with ThreadPoolExecutor(32) as pool:
             verdicts = list(pool.map(lambda i: call_numbered(client, i), range(600)))
     for i, verdict in enumerate(verdicts):
         check(verdict, i)
-    assert server.rpcs("VerifyStream") - before["VerifyStream"] == 1
+    assert server.rpcs("VerifyPackedStream") - before["VerifyPackedStream"] == 1
     assert server.rpcs("Verify") == before["Verify"]
 
 
@@ -136,6 +136,15 @@ def test_dropped_stream_resends_only_the_unanswered() -> None:
     assert len(ids) - 300 <= 16  # at most one window of 16 callers was in flight
 
 
+def test_a_server_without_packed_streams_gets_one_item_a_message() -> None:
+    """The fake has no VerifyPackedStream (UNIMPLEMENTED): the lane falls back to VerifyStream, losing nothing."""
+    with FakeServer() as fake, TinyVClient(fake.target, coalesce=True) as client:
+        with ThreadPoolExecutor(8) as pool:
+            verdicts = list(pool.map(lambda i: client.verify(str(i), f"\\boxed{{{i}}}", id=str(i)), range(100)))
+    assert [v.reward for v in verdicts] == [1.0] * 100
+    assert fake.servicer.streams == 1 and fake.servicer.stream_requests == 100
+
+
 def test_one_stream_per_target() -> None:
     with FakeServer() as a, FakeServer() as b, TinyVClient([a.target, b.target], coalesce=True) as client:
         with ThreadPoolExecutor(8) as pool:
@@ -167,7 +176,7 @@ def test_threads_survive_server_restart(restartable_server: TinyVServer, sig: in
             check(verdict, i)
         assert len(done) == count
         # After the restart everything rode one new stream.
-        assert restartable_server.rpcs("VerifyStream") == 1
+        assert restartable_server.rpcs("VerifyPackedStream") == 1
         assert restartable_server.rpcs("Verify") == 0
 
 
@@ -229,16 +238,16 @@ def test_forked_children_open_their_own_stream(server: TinyVServer) -> None:
     _shared = TinyVClient(server.target, coalesce=True)
     try:
         check(call_numbered(_shared, 0), 0)  # the parent's stream is open now
-        streams = server.rpcs("VerifyStream")
+        streams = server.rpcs("VerifyPackedStream")
         with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("fork")) as pool:
             results = [r for chunk in pool.map(_child_calls, [0, 20, 40, 60]) for r in chunk]
         assert [(i, r) for i, r, _ in results] == [(f"item-{i}", expected(i)) for i in range(80)]
         children = {pid for _, _, pid in results}
         assert os.getpid() not in children
         # Each child that called opened a stream of its own; none rode the parent's.
-        assert server.rpcs("VerifyStream") - streams == len(children)
+        assert server.rpcs("VerifyPackedStream") - streams == len(children)
         check(call_numbered(_shared, 81), 81)  # the parent's own stream still works
-        assert server.rpcs("VerifyStream") - streams == len(children)
+        assert server.rpcs("VerifyPackedStream") - streams == len(children)
         # A bare os.fork() while the parent's stream is open.
         pid = os.fork()
         if pid == 0:
@@ -258,7 +267,7 @@ def test_forked_children_open_their_own_stream(server: TinyVServer) -> None:
 
 
 async def test_tasks_share_one_stream(server: TinyVServer) -> None:
-    before = {m: server.rpcs(m) for m in ("Verify", "VerifyStream")}
+    before = {m: server.rpcs(m) for m in ("Verify", "VerifyPackedStream")}
     async with AsyncTinyVClient(server.target, coalesce=True) as client:
         items = numbered(500)
         verdicts = await asyncio.gather(
@@ -266,7 +275,7 @@ async def test_tasks_share_one_stream(server: TinyVServer) -> None:
         )
     for i, verdict in enumerate(verdicts):
         check(verdict, i)
-    assert server.rpcs("VerifyStream") - before["VerifyStream"] == 1
+    assert server.rpcs("VerifyPackedStream") - before["VerifyPackedStream"] == 1
     assert server.rpcs("Verify") == before["Verify"]
 
 
@@ -343,12 +352,12 @@ async def test_tasks_survive_server_restart(restartable_server: TinyVServer) -> 
         verdicts = await asyncio.gather(*(one(it) for it in items))
     for i, verdict in enumerate(verdicts):
         check(verdict, i)
-    assert restartable_server.rpcs("VerifyStream") == 1
+    assert restartable_server.rpcs("VerifyPackedStream") == 1
 
 
 def test_threads_and_event_loops_share_the_stream(server: TinyVServer) -> None:
     """asyncio.run twice with one client (a trainer's step loop), and threads too: still one stream."""
-    streams = server.rpcs("VerifyStream")
+    streams = server.rpcs("VerifyPackedStream")
     client = AsyncTinyVClient(server.target, coalesce=True)
 
     async def once(i: int):
@@ -358,5 +367,5 @@ def test_threads_and_event_loops_share_the_stream(server: TinyVServer) -> None:
     assert asyncio.run(once(2)).reward == 1.0
     with ThreadPoolExecutor(4) as pool:
         assert [v.reward for v in pool.map(lambda i: asyncio.run(once(i)), range(8))] == [1.0] * 8
-    assert server.rpcs("VerifyStream") - streams == 1
+    assert server.rpcs("VerifyPackedStream") - streams == 1
     asyncio.run(client.close())

@@ -146,19 +146,19 @@ def test_verl_threads_share_one_stream(server: TinyVServer) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     compute_score = load_like_verl("compute_score", {"url": server.target})
-    streams, unary = server.rpcs("VerifyStream"), server.rpcs("Verify")
+    streams, unary = server.rpcs("VerifyPackedStream"), server.rpcs("Verify")
     with ThreadPoolExecutor(16) as pool:
         scores = list(
             pool.map(lambda i: compute_score("math", f"\\boxed{{{i}}}", str(i % 50), {})["score"], range(200))
         )
     assert scores == [1.0 if i < 50 else 0.0 for i in range(200)]
-    assert server.rpcs("VerifyStream") - streams <= 1 and server.rpcs("Verify") == unary
+    assert server.rpcs("VerifyPackedStream") - streams <= 1 and server.rpcs("Verify") == unary
 
 
 async def test_verl_async_as_the_reward_loop_awaits_it(server: TinyVServer) -> None:
     compute_score = load_like_verl("compute_score_async", {"url": server.target})
     assert inspect.iscoroutinefunction(compute_score)
-    streams = server.rpcs("VerifyStream")
+    streams = server.rpcs("VerifyPackedStream")
     results = await asyncio.gather(
         *(
             compute_score(
@@ -174,7 +174,7 @@ async def test_verl_async_as_the_reward_loop_awaits_it(server: TinyVServer) -> N
     )
     assert [r["score"] for r in results] == [float(i % 2) for i in range(64)]
     assert all(list(r) == VERL_KEYS for r in results)
-    assert server.rpcs("VerifyStream") - streams <= 1
+    assert server.rpcs("VerifyPackedStream") - streams <= 1
 
 
 def test_verl_question_fallback() -> None:

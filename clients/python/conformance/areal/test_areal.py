@@ -43,7 +43,7 @@ async def test_async_reward_wrapper_in_its_process_pool(tinyv_env, tiny_tokenize
     adapter.reward_fn(
         "q", r"\boxed{1}", [], [], answer="1"
     )  # the parent's own stream is open before the fork
-    streams = tinyv_env.rpcs("VerifyStream")
+    streams = tinyv_env.rpcs("VerifyPackedStream")
     wrapper = AsyncRewardWrapper(adapter.reward_fn, max_workers=2)
     calls = []
     for question, answer, completion, _ in SAMPLES * 4:
@@ -55,7 +55,7 @@ async def test_async_reward_wrapper_in_its_process_pool(tinyv_env, tiny_tokenize
         )
     rewards = await asyncio.gather(*calls)
     assert rewards == [s[3] for s in SAMPLES * 4]
-    assert 1 <= tinyv_env.rpcs("VerifyStream") - streams <= 2  # each pool process opened its own
+    assert 1 <= tinyv_env.rpcs("VerifyPackedStream") - streams <= 2  # each pool process opened its own
 
 
 class ScriptedEngine:

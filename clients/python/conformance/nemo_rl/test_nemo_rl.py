@@ -71,12 +71,12 @@ def test_step_and_metrics_through_the_actor(tinyv, cluster) -> None:
 def test_concurrent_single_sample_steps(tinyv, cluster) -> None:
     """Async GRPO calls step per sample, concurrently (the actor allows 1000 at once)."""
     env = create_env({"url": tinyv.target})
-    streams = tinyv.rpcs("VerifyStream")
+    streams = tinyv.rpcs("VerifyPackedStream")
     message_logs, metadata = logs(CASES * 8)
     outs = ray.get([env.step.remote([m], [d], True) for m, d in zip(message_logs, metadata)])
     assert [o.rewards.item() for o in outs] == [c[3] for c in CASES * 8]
     assert [o.answers[0] for o in outs][:2] == ["0.5", "5"]
-    assert tinyv.rpcs("VerifyStream") - streams == 1  # all on the actor process's one stream
+    assert tinyv.rpcs("VerifyPackedStream") - streams == 1  # all on the actor process's one stream
 
 
 def test_with_the_llm_verifier(tinyv_llm, cluster) -> None:

@@ -97,11 +97,11 @@ def samples():
 async def test_custom_rm_per_sample(tinyv) -> None:
     args = make_args(tinyv.target, "tinyv_client.integrations.slime.custom_rm")
     group = samples()
-    streams = tinyv.rpcs("VerifyStream")
+    streams = tinyv.rpcs("VerifyPackedStream")
     for sample, reward in zip(group, await asyncio.gather(*(async_rm(args, s) for s in group))):
         sample.reward = reward
     assert [get_reward_value(args, s) for s in group] == [1.0, 0.0, 0.0]
-    assert tinyv.rpcs("VerifyStream") - streams <= 1 and tinyv.rpcs("Verify") == 0
+    assert tinyv.rpcs("VerifyPackedStream") - streams <= 1 and tinyv.rpcs("Verify") == 0
 
 
 async def test_batched_with_group_rm_and_the_llm(tinyv_llm) -> None:

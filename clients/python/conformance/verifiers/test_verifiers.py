@@ -50,7 +50,7 @@ async def test_task_score_runs_the_plugged_reward(tinyv_env) -> None:
         ("Two plus two?", "4", r"\boxed{5}", 0.0),
     ]
     traces = [trace_of(q, a, r) for q, a, r, _ in cases]
-    streams = tinyv_env.rpcs("VerifyStream")
+    streams = tinyv_env.rpcs("VerifyPackedStream")
     await asyncio.gather(*(task_for(t).score(t) for t in traces))
     assert [t.rewards["tinyv"].score for t in traces] == [c[3] for c in cases]
     assert [t.reward for t in traces] == [c[3] for c in cases]  # verifiers' weighted total
@@ -60,7 +60,7 @@ async def test_task_score_runs_the_plugged_reward(tinyv_env) -> None:
             "tinyv/item_error",
         }  # fmt: skip
         assert trace.info["tinyv"]["decided_by"] == "RULES"
-    assert tinyv_env.rpcs("VerifyStream") - streams <= 1  # every rollout of the process on one stream
+    assert tinyv_env.rpcs("VerifyPackedStream") - streams <= 1  # every rollout of the process on one stream
 
 
 async def test_with_the_llm_verifier(tinyv_llm, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,13 +111,13 @@ def test_reward_loop_worker_naive(tinyv, tiny_tokenizer: str, name: str) -> None
     """The default manager (naive) awaits the coroutine, or runs the sync function in its thread pool."""
     config = compose(tinyv.target, f"actor_rollout_ref.model.path={tiny_tokenizer}", name=name)
     assert config.reward.reward_manager.name == "naive"
-    streams, unary = tinyv.rpcs("VerifyStream"), tinyv.rpcs("Verify")
+    streams, unary = tinyv.rpcs("VerifyPackedStream"), tinyv.rpcs("Verify")
     outputs = run_worker(config)
     assert [o["reward_score"] for o in outputs] == expected()
     assert all(list(o["reward_extra_info"]) == VERL_KEYS for o in outputs)
     assert [o["reward_extra_info"]["pred"] for o in outputs] == ["0.5", "5", "right", "10"]
     # Every sample of the worker rode one stream (or none new, when this process's is still open).
-    assert tinyv.rpcs("VerifyStream") - streams <= 1 and tinyv.rpcs("Verify") == unary
+    assert tinyv.rpcs("VerifyPackedStream") - streams <= 1 and tinyv.rpcs("Verify") == unary
 
 
 def test_reward_loop_worker_with_the_llm(tinyv_llm, tiny_tokenizer: str) -> None:
@@ -133,7 +133,7 @@ def test_reward_loop_manager(tinyv, tiny_tokenizer: str, ray_cluster, tokenizer)
     from verl.experimental.reward_loop import RewardLoopManager
 
     config = compose(tinyv.target, f"actor_rollout_ref.model.path={tiny_tokenizer}", "reward.num_workers=2")
-    streams = tinyv.rpcs("VerifyStream")
+    streams = tinyv.rpcs("VerifyPackedStream")
     manager = RewardLoopManager(config)
     samples = SAMPLES * 4
     out = manager.compute_rm_score(batch(tokenizer, samples))
@@ -141,7 +141,7 @@ def test_reward_loop_manager(tinyv, tiny_tokenizer: str, ray_cluster, tokenizer)
     assert scores == expected(samples)
     assert out.meta_info["reward_extra_keys"] == VERL_KEYS
     assert out.non_tensor_batch["llm_asked"].tolist() == [0.0] * len(samples)
-    assert tinyv.rpcs("VerifyStream") - streams == 2  # one per worker process
+    assert tinyv.rpcs("VerifyPackedStream") - streams == 2  # one per worker process
 
 
 def test_remote_manager(tinyv, tiny_tokenizer: str, ray_cluster) -> None:
@@ -197,10 +197,10 @@ def test_legacy_prime_manager_forks(tinyv, tiny_tokenizer: str) -> None:
 
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    streams = tinyv.rpcs("VerifyStream")
+    streams = tinyv.rpcs("VerifyPackedStream")
     proc = ctx.Process(target=_prime_in_a_fresh_process, args=(tinyv.target, tiny_tokenizer, out))
     proc.start()
     first, rewards = out.get(timeout=600)
     proc.join(60)
     assert (first, rewards) == (1.0, expected())
-    assert tinyv.rpcs("VerifyStream") - streams >= 2  # the parent's, and the children's own
+    assert tinyv.rpcs("VerifyPackedStream") - streams >= 2  # the parent's, and the children's own

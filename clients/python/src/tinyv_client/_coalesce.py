@@ -5,6 +5,10 @@ loop, OpenRLHF, slime, AReaL). A unary call each pays a whole RPC per sample; a
 stream pays one message. So a coalescing client sends each call as an item of a
 stream it keeps open, and hands each verdict back to its caller by wire id.
 
+The stream is VerifyPackedStream: the items queued at a moment go in one message,
+and the server's verdicts come in packs of those ready (Python's gRPC pays about
+100 us a message; bench/RESULTS.md). Against a server without it, VerifyStream.
+
 One SyncMux per process serves every caller of a client: threads (they block on a
 lock of their own) and asyncio tasks on any event loop (they await a future that
 the stream's reader sets through loop.call_soon_threadsafe, one hop per burst of
@@ -33,6 +37,7 @@ import asyncio
 import atexit
 import itertools
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
@@ -45,6 +50,23 @@ from ._gen import verifier_pb2 as pb
 from ._ledger import StreamLedger
 from .errors import DeadlineExceededError, ProtocolError, TinyVError, from_rpc_error
 from .types import Verdict, VerifyRequest
+
+
+#: A pack (one VerifyPackedStream message) holds at most this many items, or about this many bytes.
+PACK_ITEMS = 512
+PACK_BYTES = 4 * 1024 * 1024
+#: How long the request side waits for more callers before sending a small pack: 64 threads
+#: calling one at a time made packs of about one item without it; waiting made them ~2x faster
+#: (bench/RESULTS.md, "Python SDK: per-sample calls").
+LINGER_S = 0.001
+LINGER_STEP_S = 0.0001
+
+#: "Reopen the stream now, nothing failed" (the server has no VerifyPackedStream).
+_REOPEN: Any = TinyVError("reopen")
+
+
+def _size(message: pb.VerifyRequest) -> int:
+    return 64 + len(message.response) + len(message.ground_truth) + len(message.question)
 
 
 def _deadline_error(target: str, timeout: Optional[float]) -> DeadlineExceededError:
@@ -179,6 +201,7 @@ class _Lane:
         self._driver: Optional[threading.Thread] = None
         self._call: Optional[Any] = None
         self._attempt = 0  # which stream the request side belongs to
+        self.packed = True  # VerifyPackedStream until the server says it has none
 
     @property
     def healthy(self) -> bool:
@@ -319,7 +342,12 @@ class _Lane:
     # -- the stream -------------------------------------------------------------------
 
     def _requests(self, attempt: int) -> Any:
-        """The request side of one stream; gRPC runs it on a thread of its own."""
+        """The request side of one stream; gRPC runs it on a thread of its own.
+
+        On VerifyPackedStream every item queued at the moment goes in one message
+        (up to PACK_ITEMS items or about PACK_BYTES bytes): Python's gRPC spends about
+        100 us on each message, so a burst of calls costs one message, not one each.
+        """
         while True:
             with self._cond:
                 while True:
@@ -329,7 +357,37 @@ class _Lane:
                     if message is not None:
                         break
                     self._cond.wait()
-            yield message
+                if self.packed:
+                    items, size = [message], _size(message)
+                    size = self._fill(items, size)
+                    # Callers in flight will submit again in a moment (threads one at a time, as
+                    # each wakes): a short wait for them makes one pack of what would be many.
+                    linger = len(items) < PACK_ITEMS // 8 and self._in_flight > 2 * len(items)
+            if self.packed and linger:
+                self._linger(items, size)
+            yield pb.VerifyPack(items=items) if self.packed else message
+
+    def _linger(self, items: List[pb.VerifyRequest], size: int) -> None:
+        """Add items as callers submit them, while they keep coming (a pause of LINGER_STEP_S
+        ends it) and for at most LINGER_S: callers that wait on an LLM verdict are not kept."""
+        until = time.monotonic() + LINGER_S
+        while len(items) < PACK_ITEMS and size < PACK_BYTES and time.monotonic() < until:
+            time.sleep(LINGER_STEP_S)
+            had = len(items)
+            with self._cond:
+                size = self._fill(items, size)
+            if len(items) == had:
+                return
+
+    def _fill(self, items: List[pb.VerifyRequest], size: int) -> int:
+        """Add queued items to a pack, up to its bounds; the pack's size. Under the lock."""
+        while len(items) < PACK_ITEMS and size < PACK_BYTES:
+            more = self.ledger.next_resend()
+            if more is None:
+                break
+            items.append(more)
+            size += _size(more)
+        return size
 
     def _drive(self) -> None:
         while True:
@@ -341,7 +399,8 @@ class _Lane:
                 self.ledger.begin_attempt()
                 self._attempt += 1
                 attempt = self._attempt
-            call = self.stub.VerifyStream(self._requests(attempt), metadata=self.settings.metadata)
+            method = self.stub.VerifyPackedStream if self.packed else self.stub.VerifyStream
+            call = method(self._requests(attempt), metadata=self.settings.metadata)
             with self._cond:
                 self._call = call
                 closed = self.closed
@@ -352,6 +411,8 @@ class _Lane:
                 self._cond.notify_all()
             call.cancel()
             with self._cond:
+                if failure is _REOPEN:
+                    continue
                 if failure is None:
                     failure = self._unanswered_error()
                 if failure is None or self.closed:
@@ -367,11 +428,22 @@ class _Lane:
     def _read(self, call: Any) -> Optional[TinyVError]:
         try:
             for reply in call:
+                if not self.packed:
+                    with self._cond:
+                        waiter, verdict = self._take(reply)
+                    if waiter is not None:
+                        waiter.resolve(verdict)
+                    continue
                 with self._cond:
-                    waiter, verdict = self._take(reply)
-                if waiter is not None:
-                    waiter.resolve(verdict)
+                    done = [self._take(v) for v in reply.verdicts]
+                for waiter, verdict in done:
+                    if waiter is not None:
+                        waiter.resolve(verdict)
         except grpc.RpcError as error:
+            if self.packed and error.code() == grpc.StatusCode.UNIMPLEMENTED:
+                # A server older than VerifyPackedStream: the same items, one to a message.
+                self.packed = False
+                return _REOPEN
             return from_rpc_error(error, self.target, self.failures + 1)
         except ProtocolError as error:  # a verdict for an id never sent
             return error

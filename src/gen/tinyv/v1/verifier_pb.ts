@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tinyv/v1/verifier.proto.
  */
 export const file_tinyv_v1_verifier: GenFile = /*@__PURE__*/
-  fileDesc("Chd0aW55di92MS92ZXJpZmllci5wcm90bxIIdGlueXYudjEifwoNVmVyaWZ5T3B0aW9ucxIcCgRtb2RlGAEgASgOMg4udGlueXYudjEuTW9kZRIXCgpsbG1fd2VpZ2h0GAIgASgBSACIAQESGAoLc29mdF9yZXdhcmQYAyABKAhIAYgBAUINCgtfbGxtX3dlaWdodEIOCgxfc29mdF9yZXdhcmQilAEKDVZlcmlmeVJlcXVlc3QSCgoCaWQYASABKAkSEAoIcXVlc3Rpb24YAiABKAkSFAoMZ3JvdW5kX3RydXRoGAMgASgJEhAKCHJlc3BvbnNlGAQgASgJEigKB29wdGlvbnMYBSABKAsyFy50aW55di52MS5WZXJpZnlPcHRpb25zEhMKC2RhdGFfc291cmNlGAYgASgJIj0KB1RpbWluZ3MSEAoIcnVsZXNfbXMYASABKAESDgoGbGxtX21zGAIgASgBEhAKCHRvdGFsX21zGAMgASgBIj8KCUl0ZW1FcnJvchIhCgRjb2RlGAEgASgOMhMudGlueXYudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAki6wIKB1ZlcmRpY3QSCgoCaWQYASABKAkSDgoGcmV3YXJkGAIgASgBEg8KB2NvcnJlY3QYAyABKAgSJwoKZGVjaWRlZF9ieRgEIAEoDjITLnRpbnl2LnYxLkRlY2lkZWRCeRIYChBleHRyYWN0ZWRfYW5zd2VyGAUgASgJEisKDHJ1bGVfb3V0Y29tZRgGIAEoDjIVLnRpbnl2LnYxLlJ1bGVPdXRjb21lEikKC2xsbV9vdXRjb21lGAcgASgOMhQudGlueXYudjEuTGxtT3V0Y29tZRITCgZwX3RydWUYCCABKAFIAIgBARIiCgd0aW1pbmdzGAkgASgLMhEudGlueXYudjEuVGltaW5ncxIiCgVlcnJvchgKIAEoCzITLnRpbnl2LnYxLkl0ZW1FcnJvchIcCgRtb2RlGAsgASgOMg4udGlueXYudjEuTW9kZRISCgpsbG1fZGV0YWlsGAwgASgJQgkKB19wX3RydWUiZgoSVmVyaWZ5QmF0Y2hSZXF1ZXN0EiYKBWl0ZW1zGAEgAygLMhcudGlueXYudjEuVmVyaWZ5UmVxdWVzdBIoCgdvcHRpb25zGAIgASgLMhcudGlueXYudjEuVmVyaWZ5T3B0aW9ucyI6ChNWZXJpZnlCYXRjaFJlc3BvbnNlEiMKCHZlcmRpY3RzGAEgAygLMhEudGlueXYudjEuVmVyZGljdCIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCI9CgpMbG1CYWNrZW5kEgsKA3VybBgBIAEoCRIPCgdoZWFsdGh5GAIgASgIEhEKCWluX2ZsaWdodBgDIAEoDSKEAQoGTGltaXRzEhkKEW1heF9tZXNzYWdlX2J5dGVzGAEgASgEEhYKDm1heF9pdGVtX2J5dGVzGAIgASgEEhcKD21heF9iYXRjaF9pdGVtcxgDIAEoDRIWCg5ydWxlX2J1ZGdldF9tcxgEIAEoARIWCg5sbG1fdGltZW91dF9tcxgFIAEoASLWAQoKU2VydmVySW5mbxIPCgd2ZXJzaW9uGAEgASgJEiQKDGRlZmF1bHRfbW9kZRgCIAEoDjIOLnRpbnl2LnYxLk1vZGUSGgoSZGVmYXVsdF9sbG1fd2VpZ2h0GAMgASgBEioKDGxsbV9iYWNrZW5kcxgEIAMoCzIULnRpbnl2LnYxLkxsbUJhY2tlbmQSEQoJbGxtX21vZGVsGAUgASgJEiAKBmxpbWl0cxgGIAEoCzIQLnRpbnl2LnYxLkxpbWl0cxIUCgxydWxlX3dvcmtlcnMYByABKA0qZAoETW9kZRIUChBNT0RFX1VOU1BFQ0lGSUVEEAASDgoKTU9ERV9BRERPThABEhEKDU1PREVfTExNX09OTFkQAhITCg9NT0RFX1JVTEVTX09OTFkQAxIOCgpNT0RFX01JWEVEEAQqZwoJRGVjaWRlZEJ5EhoKFkRFQ0lERURfQllfVU5TUEVDSUZJRUQQABIUChBERUNJREVEX0JZX1JVTEVTEAESEgoOREVDSURFRF9CWV9MTE0QAhIUChBERUNJREVEX0JZX0NBQ0hFEAMqtgEKC1J1bGVPdXRjb21lEhwKGFJVTEVfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhYKElJVTEVfT1VUQ09NRV9NQVRDSBABEhkKFVJVTEVfT1VUQ09NRV9NSVNNQVRDSBACEhoKFlJVTEVfT1VUQ09NRV9OT19BTlNXRVIQAxIcChhSVUxFX09VVENPTUVfVU5QQVJTRUFCTEUQBBIcChhSVUxFX09VVENPTUVfT1ZFUl9CVURHRVQQBSreAQoKTGxtT3V0Y29tZRIbChdMTE1fT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFUxMTV9PVVRDT01FX05PVF9BU0tFRBABEhQKEExMTV9PVVRDT01FX1RSVUUQAhIVChFMTE1fT1VUQ09NRV9GQUxTRRADEhsKF0xMTV9PVVRDT01FX1VOUEFSU0VBQkxFEAQSFQoRTExNX09VVENPTUVfRVJST1IQBRIXChNMTE1fT1VUQ09NRV9USU1FT1VUEAYSHgoaTExNX09VVENPTUVfTk9UX0NPTkZJR1VSRUQQByqwAQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQARIYChRFUlJPUl9DT0RFX1RPT19MQVJHRRACEhkKFUVSUk9SX0NPREVfTExNX0ZBSUxFRBADEhgKFEVSUk9SX0NPREVfQ0FOQ0VMTEVEEAQSFwoTRVJST1JfQ09ERV9JTlRFUk5BTBAFMpoCCg9WZXJpZmllclNlcnZpY2USNAoGVmVyaWZ5EhcudGlueXYudjEuVmVyaWZ5UmVxdWVzdBoRLnRpbnl2LnYxLlZlcmRpY3QSSgoLVmVyaWZ5QmF0Y2gSHC50aW55di52MS5WZXJpZnlCYXRjaFJlcXVlc3QaHS50aW55di52MS5WZXJpZnlCYXRjaFJlc3BvbnNlEj4KDFZlcmlmeVN0cmVhbRIXLnRpbnl2LnYxLlZlcmlmeVJlcXVlc3QaES50aW55di52MS5WZXJkaWN0KAEwARJFCg1HZXRTZXJ2ZXJJbmZvEh4udGlueXYudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaFC50aW55di52MS5TZXJ2ZXJJbmZvYgZwcm90bzM");
+  fileDesc("Chd0aW55di92MS92ZXJpZmllci5wcm90bxIIdGlueXYudjEifwoNVmVyaWZ5T3B0aW9ucxIcCgRtb2RlGAEgASgOMg4udGlueXYudjEuTW9kZRIXCgpsbG1fd2VpZ2h0GAIgASgBSACIAQESGAoLc29mdF9yZXdhcmQYAyABKAhIAYgBAUINCgtfbGxtX3dlaWdodEIOCgxfc29mdF9yZXdhcmQilAEKDVZlcmlmeVJlcXVlc3QSCgoCaWQYASABKAkSEAoIcXVlc3Rpb24YAiABKAkSFAoMZ3JvdW5kX3RydXRoGAMgASgJEhAKCHJlc3BvbnNlGAQgASgJEigKB29wdGlvbnMYBSABKAsyFy50aW55di52MS5WZXJpZnlPcHRpb25zEhMKC2RhdGFfc291cmNlGAYgASgJIj0KB1RpbWluZ3MSEAoIcnVsZXNfbXMYASABKAESDgoGbGxtX21zGAIgASgBEhAKCHRvdGFsX21zGAMgASgBIj8KCUl0ZW1FcnJvchIhCgRjb2RlGAEgASgOMhMudGlueXYudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAki6wIKB1ZlcmRpY3QSCgoCaWQYASABKAkSDgoGcmV3YXJkGAIgASgBEg8KB2NvcnJlY3QYAyABKAgSJwoKZGVjaWRlZF9ieRgEIAEoDjITLnRpbnl2LnYxLkRlY2lkZWRCeRIYChBleHRyYWN0ZWRfYW5zd2VyGAUgASgJEisKDHJ1bGVfb3V0Y29tZRgGIAEoDjIVLnRpbnl2LnYxLlJ1bGVPdXRjb21lEikKC2xsbV9vdXRjb21lGAcgASgOMhQudGlueXYudjEuTGxtT3V0Y29tZRITCgZwX3RydWUYCCABKAFIAIgBARIiCgd0aW1pbmdzGAkgASgLMhEudGlueXYudjEuVGltaW5ncxIiCgVlcnJvchgKIAEoCzITLnRpbnl2LnYxLkl0ZW1FcnJvchIcCgRtb2RlGAsgASgOMg4udGlueXYudjEuTW9kZRISCgpsbG1fZGV0YWlsGAwgASgJQgkKB19wX3RydWUiZgoSVmVyaWZ5QmF0Y2hSZXF1ZXN0EiYKBWl0ZW1zGAEgAygLMhcudGlueXYudjEuVmVyaWZ5UmVxdWVzdBIoCgdvcHRpb25zGAIgASgLMhcudGlueXYudjEuVmVyaWZ5T3B0aW9ucyI6ChNWZXJpZnlCYXRjaFJlc3BvbnNlEiMKCHZlcmRpY3RzGAEgAygLMhEudGlueXYudjEuVmVyZGljdCI0CgpWZXJpZnlQYWNrEiYKBWl0ZW1zGAEgAygLMhcudGlueXYudjEuVmVyaWZ5UmVxdWVzdCIyCgtWZXJkaWN0UGFjaxIjCgh2ZXJkaWN0cxgBIAMoCzIRLnRpbnl2LnYxLlZlcmRpY3QiFgoUR2V0U2VydmVySW5mb1JlcXVlc3QiPQoKTGxtQmFja2VuZBILCgN1cmwYASABKAkSDwoHaGVhbHRoeRgCIAEoCBIRCglpbl9mbGlnaHQYAyABKA0ihAEKBkxpbWl0cxIZChFtYXhfbWVzc2FnZV9ieXRlcxgBIAEoBBIWCg5tYXhfaXRlbV9ieXRlcxgCIAEoBBIXCg9tYXhfYmF0Y2hfaXRlbXMYAyABKA0SFgoOcnVsZV9idWRnZXRfbXMYBCABKAESFgoObGxtX3RpbWVvdXRfbXMYBSABKAEi1gEKClNlcnZlckluZm8SDwoHdmVyc2lvbhgBIAEoCRIkCgxkZWZhdWx0X21vZGUYAiABKA4yDi50aW55di52MS5Nb2RlEhoKEmRlZmF1bHRfbGxtX3dlaWdodBgDIAEoARIqCgxsbG1fYmFja2VuZHMYBCADKAsyFC50aW55di52MS5MbG1CYWNrZW5kEhEKCWxsbV9tb2RlbBgFIAEoCRIgCgZsaW1pdHMYBiABKAsyEC50aW55di52MS5MaW1pdHMSFAoMcnVsZV93b3JrZXJzGAcgASgNKmQKBE1vZGUSFAoQTU9ERV9VTlNQRUNJRklFRBAAEg4KCk1PREVfQURET04QARIRCg1NT0RFX0xMTV9PTkxZEAISEwoPTU9ERV9SVUxFU19PTkxZEAMSDgoKTU9ERV9NSVhFRBAEKmcKCURlY2lkZWRCeRIaChZERUNJREVEX0JZX1VOU1BFQ0lGSUVEEAASFAoQREVDSURFRF9CWV9SVUxFUxABEhIKDkRFQ0lERURfQllfTExNEAISFAoQREVDSURFRF9CWV9DQUNIRRADKrYBCgtSdWxlT3V0Y29tZRIcChhSVUxFX09VVENPTUVfVU5TUEVDSUZJRUQQABIWChJSVUxFX09VVENPTUVfTUFUQ0gQARIZChVSVUxFX09VVENPTUVfTUlTTUFUQ0gQAhIaChZSVUxFX09VVENPTUVfTk9fQU5TV0VSEAMSHAoYUlVMRV9PVVRDT01FX1VOUEFSU0VBQkxFEAQSHAoYUlVMRV9PVVRDT01FX09WRVJfQlVER0VUEAUq3gEKCkxsbU91dGNvbWUSGwoXTExNX09VVENPTUVfVU5TUEVDSUZJRUQQABIZChVMTE1fT1VUQ09NRV9OT1RfQVNLRUQQARIUChBMTE1fT1VUQ09NRV9UUlVFEAISFQoRTExNX09VVENPTUVfRkFMU0UQAxIbChdMTE1fT1VUQ09NRV9VTlBBUlNFQUJMRRAEEhUKEUxMTV9PVVRDT01FX0VSUk9SEAUSFwoTTExNX09VVENPTUVfVElNRU9VVBAGEh4KGkxMTV9PVVRDT01FX05PVF9DT05GSUdVUkVEEAcqsAEKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHwobRVJST1JfQ09ERV9JTlZBTElEX0FSR1VNRU5UEAESGAoURVJST1JfQ09ERV9UT09fTEFSR0UQAhIZChVFUlJPUl9DT0RFX0xMTV9GQUlMRUQQAxIYChRFUlJPUl9DT0RFX0NBTkNFTExFRBAEEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQBTLhAgoPVmVyaWZpZXJTZXJ2aWNlEjQKBlZlcmlmeRIXLnRpbnl2LnYxLlZlcmlmeVJlcXVlc3QaES50aW55di52MS5WZXJkaWN0EkoKC1ZlcmlmeUJhdGNoEhwudGlueXYudjEuVmVyaWZ5QmF0Y2hSZXF1ZXN0Gh0udGlueXYudjEuVmVyaWZ5QmF0Y2hSZXNwb25zZRI+CgxWZXJpZnlTdHJlYW0SFy50aW55di52MS5WZXJpZnlSZXF1ZXN0GhEudGlueXYudjEuVmVyZGljdCgBMAESRQoSVmVyaWZ5UGFja2VkU3RyZWFtEhQudGlueXYudjEuVmVyaWZ5UGFjaxoVLnRpbnl2LnYxLlZlcmRpY3RQYWNrKAEwARJFCg1HZXRTZXJ2ZXJJbmZvEh4udGlueXYudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaFC50aW55di52MS5TZXJ2ZXJJbmZvYgZwcm90bzM");
 
 /**
  * Per-request overrides of the server's defaults.
@@ -320,6 +320,46 @@ export const VerifyBatchResponseSchema: GenMessage<VerifyBatchResponse> = /*@__P
   messageDesc(file_tinyv_v1_verifier, 6);
 
 /**
+ * Items of a VerifyPackedStream.
+ *
+ * @generated from message tinyv.v1.VerifyPack
+ */
+export type VerifyPack = Message<"tinyv.v1.VerifyPack"> & {
+  /**
+   * Each with an `id` that its verdict echoes.
+   *
+   * @generated from field: repeated tinyv.v1.VerifyRequest items = 1;
+   */
+  items: VerifyRequest[];
+};
+
+/**
+ * Describes the message tinyv.v1.VerifyPack.
+ * Use `create(VerifyPackSchema)` to create a new message.
+ */
+export const VerifyPackSchema: GenMessage<VerifyPack> = /*@__PURE__*/
+  messageDesc(file_tinyv_v1_verifier, 7);
+
+/**
+ * Verdicts of a VerifyPackedStream: those ready when the pack was sent.
+ *
+ * @generated from message tinyv.v1.VerdictPack
+ */
+export type VerdictPack = Message<"tinyv.v1.VerdictPack"> & {
+  /**
+   * @generated from field: repeated tinyv.v1.Verdict verdicts = 1;
+   */
+  verdicts: Verdict[];
+};
+
+/**
+ * Describes the message tinyv.v1.VerdictPack.
+ * Use `create(VerdictPackSchema)` to create a new message.
+ */
+export const VerdictPackSchema: GenMessage<VerdictPack> = /*@__PURE__*/
+  messageDesc(file_tinyv_v1_verifier, 8);
+
+/**
  * No parameters.
  *
  * @generated from message tinyv.v1.GetServerInfoRequest
@@ -332,7 +372,7 @@ export type GetServerInfoRequest = Message<"tinyv.v1.GetServerInfoRequest"> & {
  * Use `create(GetServerInfoRequestSchema)` to create a new message.
  */
 export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> = /*@__PURE__*/
-  messageDesc(file_tinyv_v1_verifier, 7);
+  messageDesc(file_tinyv_v1_verifier, 9);
 
 /**
  * One LLM backend.
@@ -367,7 +407,7 @@ export type LlmBackend = Message<"tinyv.v1.LlmBackend"> & {
  * Use `create(LlmBackendSchema)` to create a new message.
  */
 export const LlmBackendSchema: GenMessage<LlmBackend> = /*@__PURE__*/
-  messageDesc(file_tinyv_v1_verifier, 8);
+  messageDesc(file_tinyv_v1_verifier, 10);
 
 /**
  * The server's limits.
@@ -416,7 +456,7 @@ export type Limits = Message<"tinyv.v1.Limits"> & {
  * Use `create(LimitsSchema)` to create a new message.
  */
 export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
-  messageDesc(file_tinyv_v1_verifier, 9);
+  messageDesc(file_tinyv_v1_verifier, 11);
 
 /**
  * What the server is and how it is set up.
@@ -479,7 +519,7 @@ export type ServerInfo = Message<"tinyv.v1.ServerInfo"> & {
  * Use `create(ServerInfoSchema)` to create a new message.
  */
 export const ServerInfoSchema: GenMessage<ServerInfo> = /*@__PURE__*/
-  messageDesc(file_tinyv_v1_verifier, 10);
+  messageDesc(file_tinyv_v1_verifier, 12);
 
 /**
  * How the reward is formed from the rule verifier and the LLM verifier.
@@ -793,6 +833,20 @@ export const VerifierService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof VerifyRequestSchema;
     output: typeof VerdictSchema;
+  },
+  /**
+   * VerifyPackedStream is VerifyStream with many items to a message each way, for
+   * clients whose cost per message is high (Python's gRPC: about 100 us a message).
+   * Verdicts leave in packs of those ready at the moment, in any order, matched to
+   * items by `id`; the same window and limits hold, and a pack holds at most
+   * `Limits.max_batch_items` items.
+   *
+   * @generated from rpc tinyv.v1.VerifierService.VerifyPackedStream
+   */
+  verifyPackedStream: {
+    methodKind: "bidi_streaming";
+    input: typeof VerifyPackSchema;
+    output: typeof VerdictPackSchema;
   },
   /**
    * GetServerInfo describes the server: version, default mode, LLM backend, limits.

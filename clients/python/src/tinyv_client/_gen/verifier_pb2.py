@@ -24,23 +24,23 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tinyv/v1/verifier.proto\x12\x08tinyv.v1\"\x7f\n\rVerifyOptions\x12\x1c\n\x04mode\x18\x01 \x01(\x0e\x32\x0e.tinyv.v1.Mode\x12\x17\n\nllm_weight\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0bsoft_reward\x18\x03 \x01(\x08H\x01\x88\x01\x01\x42\r\n\x0b_llm_weightB\x0e\n\x0c_soft_reward\"\x94\x01\n\rVerifyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x14\n\x0cground_truth\x18\x03 \x01(\t\x12\x10\n\x08response\x18\x04 \x01(\t\x12(\n\x07options\x18\x05 \x01(\x0b\x32\x17.tinyv.v1.VerifyOptions\x12\x13\n\x0b\x64\x61ta_source\x18\x06 \x01(\t\"=\n\x07Timings\x12\x10\n\x08rules_ms\x18\x01 \x01(\x01\x12\x0e\n\x06llm_ms\x18\x02 \x01(\x01\x12\x10\n\x08total_ms\x18\x03 \x01(\x01\"?\n\tItemError\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.tinyv.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xeb\x02\n\x07Verdict\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x0f\n\x07\x63orrect\x18\x03 \x01(\x08\x12\'\n\ndecided_by\x18\x04 \x01(\x0e\x32\x13.tinyv.v1.DecidedBy\x12\x18\n\x10\x65xtracted_answer\x18\x05 \x01(\t\x12+\n\x0crule_outcome\x18\x06 \x01(\x0e\x32\x15.tinyv.v1.RuleOutcome\x12)\n\x0bllm_outcome\x18\x07 \x01(\x0e\x32\x14.tinyv.v1.LlmOutcome\x12\x13\n\x06p_true\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\"\n\x07timings\x18\t \x01(\x0b\x32\x11.tinyv.v1.Timings\x12\"\n\x05\x65rror\x18\n \x01(\x0b\x32\x13.tinyv.v1.ItemError\x12\x1c\n\x04mode\x18\x0b \x01(\x0e\x32\x0e.tinyv.v1.Mode\x12\x12\n\nllm_detail\x18\x0c \x01(\tB\t\n\x07_p_true\"f\n\x12VerifyBatchRequest\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.tinyv.v1.VerifyRequest\x12(\n\x07options\x18\x02 \x01(\x0b\x32\x17.tinyv.v1.VerifyOptions\":\n\x13VerifyBatchResponse\x12#\n\x08verdicts\x18\x01 \x03(\x0b\x32\x11.tinyv.v1.Verdict\"\x16\n\x14GetServerInfoRequest\"=\n\nLlmBackend\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x11\n\tin_flight\x18\x03 \x01(\r\"\x84\x01\n\x06Limits\x12\x19\n\x11max_message_bytes\x18\x01 \x01(\x04\x12\x16\n\x0emax_item_bytes\x18\x02 \x01(\x04\x12\x17\n\x0fmax_batch_items\x18\x03 \x01(\r\x12\x16\n\x0erule_budget_ms\x18\x04 \x01(\x01\x12\x16\n\x0ellm_timeout_ms\x18\x05 \x01(\x01\"\xd6\x01\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12$\n\x0c\x64\x65\x66\x61ult_mode\x18\x02 \x01(\x0e\x32\x0e.tinyv.v1.Mode\x12\x1a\n\x12\x64\x65\x66\x61ult_llm_weight\x18\x03 \x01(\x01\x12*\n\x0cllm_backends\x18\x04 \x03(\x0b\x32\x14.tinyv.v1.LlmBackend\x12\x11\n\tllm_model\x18\x05 \x01(\t\x12 \n\x06limits\x18\x06 \x01(\x0b\x32\x10.tinyv.v1.Limits\x12\x14\n\x0crule_workers\x18\x07 \x01(\r*d\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nMODE_ADDON\x10\x01\x12\x11\n\rMODE_LLM_ONLY\x10\x02\x12\x13\n\x0fMODE_RULES_ONLY\x10\x03\x12\x0e\n\nMODE_MIXED\x10\x04*g\n\tDecidedBy\x12\x1a\n\x16\x44\x45\x43IDED_BY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44\x45\x43IDED_BY_RULES\x10\x01\x12\x12\n\x0e\x44\x45\x43IDED_BY_LLM\x10\x02\x12\x14\n\x10\x44\x45\x43IDED_BY_CACHE\x10\x03*\xb6\x01\n\x0bRuleOutcome\x12\x1c\n\x18RULE_OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n\x12RULE_OUTCOME_MATCH\x10\x01\x12\x19\n\x15RULE_OUTCOME_MISMATCH\x10\x02\x12\x1a\n\x16RULE_OUTCOME_NO_ANSWER\x10\x03\x12\x1c\n\x18RULE_OUTCOME_UNPARSEABLE\x10\x04\x12\x1c\n\x18RULE_OUTCOME_OVER_BUDGET\x10\x05*\xde\x01\n\nLlmOutcome\x12\x1b\n\x17LLM_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15LLM_OUTCOME_NOT_ASKED\x10\x01\x12\x14\n\x10LLM_OUTCOME_TRUE\x10\x02\x12\x15\n\x11LLM_OUTCOME_FALSE\x10\x03\x12\x1b\n\x17LLM_OUTCOME_UNPARSEABLE\x10\x04\x12\x15\n\x11LLM_OUTCOME_ERROR\x10\x05\x12\x17\n\x13LLM_OUTCOME_TIMEOUT\x10\x06\x12\x1e\n\x1aLLM_OUTCOME_NOT_CONFIGURED\x10\x07*\xb0\x01\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n\x14\x45RROR_CODE_TOO_LARGE\x10\x02\x12\x19\n\x15\x45RROR_CODE_LLM_FAILED\x10\x03\x12\x18\n\x14\x45RROR_CODE_CANCELLED\x10\x04\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\x05\x32\x9a\x02\n\x0fVerifierService\x12\x34\n\x06Verify\x12\x17.tinyv.v1.VerifyRequest\x1a\x11.tinyv.v1.Verdict\x12J\n\x0bVerifyBatch\x12\x1c.tinyv.v1.VerifyBatchRequest\x1a\x1d.tinyv.v1.VerifyBatchResponse\x12>\n\x0cVerifyStream\x12\x17.tinyv.v1.VerifyRequest\x1a\x11.tinyv.v1.Verdict(\x01\x30\x01\x12\x45\n\rGetServerInfo\x12\x1e.tinyv.v1.GetServerInfoRequest\x1a\x14.tinyv.v1.ServerInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tinyv/v1/verifier.proto\x12\x08tinyv.v1\"\x7f\n\rVerifyOptions\x12\x1c\n\x04mode\x18\x01 \x01(\x0e\x32\x0e.tinyv.v1.Mode\x12\x17\n\nllm_weight\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0bsoft_reward\x18\x03 \x01(\x08H\x01\x88\x01\x01\x42\r\n\x0b_llm_weightB\x0e\n\x0c_soft_reward\"\x94\x01\n\rVerifyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x14\n\x0cground_truth\x18\x03 \x01(\t\x12\x10\n\x08response\x18\x04 \x01(\t\x12(\n\x07options\x18\x05 \x01(\x0b\x32\x17.tinyv.v1.VerifyOptions\x12\x13\n\x0b\x64\x61ta_source\x18\x06 \x01(\t\"=\n\x07Timings\x12\x10\n\x08rules_ms\x18\x01 \x01(\x01\x12\x0e\n\x06llm_ms\x18\x02 \x01(\x01\x12\x10\n\x08total_ms\x18\x03 \x01(\x01\"?\n\tItemError\x12!\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x13.tinyv.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xeb\x02\n\x07Verdict\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x0f\n\x07\x63orrect\x18\x03 \x01(\x08\x12\'\n\ndecided_by\x18\x04 \x01(\x0e\x32\x13.tinyv.v1.DecidedBy\x12\x18\n\x10\x65xtracted_answer\x18\x05 \x01(\t\x12+\n\x0crule_outcome\x18\x06 \x01(\x0e\x32\x15.tinyv.v1.RuleOutcome\x12)\n\x0bllm_outcome\x18\x07 \x01(\x0e\x32\x14.tinyv.v1.LlmOutcome\x12\x13\n\x06p_true\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\"\n\x07timings\x18\t \x01(\x0b\x32\x11.tinyv.v1.Timings\x12\"\n\x05\x65rror\x18\n \x01(\x0b\x32\x13.tinyv.v1.ItemError\x12\x1c\n\x04mode\x18\x0b \x01(\x0e\x32\x0e.tinyv.v1.Mode\x12\x12\n\nllm_detail\x18\x0c \x01(\tB\t\n\x07_p_true\"f\n\x12VerifyBatchRequest\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.tinyv.v1.VerifyRequest\x12(\n\x07options\x18\x02 \x01(\x0b\x32\x17.tinyv.v1.VerifyOptions\":\n\x13VerifyBatchResponse\x12#\n\x08verdicts\x18\x01 \x03(\x0b\x32\x11.tinyv.v1.Verdict\"4\n\nVerifyPack\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.tinyv.v1.VerifyRequest\"2\n\x0bVerdictPack\x12#\n\x08verdicts\x18\x01 \x03(\x0b\x32\x11.tinyv.v1.Verdict\"\x16\n\x14GetServerInfoRequest\"=\n\nLlmBackend\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x11\n\tin_flight\x18\x03 \x01(\r\"\x84\x01\n\x06Limits\x12\x19\n\x11max_message_bytes\x18\x01 \x01(\x04\x12\x16\n\x0emax_item_bytes\x18\x02 \x01(\x04\x12\x17\n\x0fmax_batch_items\x18\x03 \x01(\r\x12\x16\n\x0erule_budget_ms\x18\x04 \x01(\x01\x12\x16\n\x0ellm_timeout_ms\x18\x05 \x01(\x01\"\xd6\x01\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12$\n\x0c\x64\x65\x66\x61ult_mode\x18\x02 \x01(\x0e\x32\x0e.tinyv.v1.Mode\x12\x1a\n\x12\x64\x65\x66\x61ult_llm_weight\x18\x03 \x01(\x01\x12*\n\x0cllm_backends\x18\x04 \x03(\x0b\x32\x14.tinyv.v1.LlmBackend\x12\x11\n\tllm_model\x18\x05 \x01(\t\x12 \n\x06limits\x18\x06 \x01(\x0b\x32\x10.tinyv.v1.Limits\x12\x14\n\x0crule_workers\x18\x07 \x01(\r*d\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nMODE_ADDON\x10\x01\x12\x11\n\rMODE_LLM_ONLY\x10\x02\x12\x13\n\x0fMODE_RULES_ONLY\x10\x03\x12\x0e\n\nMODE_MIXED\x10\x04*g\n\tDecidedBy\x12\x1a\n\x16\x44\x45\x43IDED_BY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x44\x45\x43IDED_BY_RULES\x10\x01\x12\x12\n\x0e\x44\x45\x43IDED_BY_LLM\x10\x02\x12\x14\n\x10\x44\x45\x43IDED_BY_CACHE\x10\x03*\xb6\x01\n\x0bRuleOutcome\x12\x1c\n\x18RULE_OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n\x12RULE_OUTCOME_MATCH\x10\x01\x12\x19\n\x15RULE_OUTCOME_MISMATCH\x10\x02\x12\x1a\n\x16RULE_OUTCOME_NO_ANSWER\x10\x03\x12\x1c\n\x18RULE_OUTCOME_UNPARSEABLE\x10\x04\x12\x1c\n\x18RULE_OUTCOME_OVER_BUDGET\x10\x05*\xde\x01\n\nLlmOutcome\x12\x1b\n\x17LLM_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15LLM_OUTCOME_NOT_ASKED\x10\x01\x12\x14\n\x10LLM_OUTCOME_TRUE\x10\x02\x12\x15\n\x11LLM_OUTCOME_FALSE\x10\x03\x12\x1b\n\x17LLM_OUTCOME_UNPARSEABLE\x10\x04\x12\x15\n\x11LLM_OUTCOME_ERROR\x10\x05\x12\x17\n\x13LLM_OUTCOME_TIMEOUT\x10\x06\x12\x1e\n\x1aLLM_OUTCOME_NOT_CONFIGURED\x10\x07*\xb0\x01\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n\x14\x45RROR_CODE_TOO_LARGE\x10\x02\x12\x19\n\x15\x45RROR_CODE_LLM_FAILED\x10\x03\x12\x18\n\x14\x45RROR_CODE_CANCELLED\x10\x04\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\x05\x32\xe1\x02\n\x0fVerifierService\x12\x34\n\x06Verify\x12\x17.tinyv.v1.VerifyRequest\x1a\x11.tinyv.v1.Verdict\x12J\n\x0bVerifyBatch\x12\x1c.tinyv.v1.VerifyBatchRequest\x1a\x1d.tinyv.v1.VerifyBatchResponse\x12>\n\x0cVerifyStream\x12\x17.tinyv.v1.VerifyRequest\x1a\x11.tinyv.v1.Verdict(\x01\x30\x01\x12\x45\n\x12VerifyPackedStream\x12\x14.tinyv.v1.VerifyPack\x1a\x15.tinyv.v1.VerdictPack(\x01\x30\x01\x12\x45\n\rGetServerInfo\x12\x1e.tinyv.v1.GetServerInfoRequest\x1a\x14.tinyv.v1.ServerInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tinyv.v1.verifier_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODE']._serialized_start=1414
-  _globals['_MODE']._serialized_end=1514
-  _globals['_DECIDEDBY']._serialized_start=1516
-  _globals['_DECIDEDBY']._serialized_end=1619
-  _globals['_RULEOUTCOME']._serialized_start=1622
-  _globals['_RULEOUTCOME']._serialized_end=1804
-  _globals['_LLMOUTCOME']._serialized_start=1807
-  _globals['_LLMOUTCOME']._serialized_end=2029
-  _globals['_ERRORCODE']._serialized_start=2032
-  _globals['_ERRORCODE']._serialized_end=2208
+  _globals['_MODE']._serialized_start=1520
+  _globals['_MODE']._serialized_end=1620
+  _globals['_DECIDEDBY']._serialized_start=1622
+  _globals['_DECIDEDBY']._serialized_end=1725
+  _globals['_RULEOUTCOME']._serialized_start=1728
+  _globals['_RULEOUTCOME']._serialized_end=1910
+  _globals['_LLMOUTCOME']._serialized_start=1913
+  _globals['_LLMOUTCOME']._serialized_end=2135
+  _globals['_ERRORCODE']._serialized_start=2138
+  _globals['_ERRORCODE']._serialized_end=2314
   _globals['_VERIFYOPTIONS']._serialized_start=37
   _globals['_VERIFYOPTIONS']._serialized_end=164
   _globals['_VERIFYREQUEST']._serialized_start=167
@@ -55,14 +55,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYBATCHREQUEST']._serialized_end=913
   _globals['_VERIFYBATCHRESPONSE']._serialized_start=915
   _globals['_VERIFYBATCHRESPONSE']._serialized_end=973
-  _globals['_GETSERVERINFOREQUEST']._serialized_start=975
-  _globals['_GETSERVERINFOREQUEST']._serialized_end=997
-  _globals['_LLMBACKEND']._serialized_start=999
-  _globals['_LLMBACKEND']._serialized_end=1060
-  _globals['_LIMITS']._serialized_start=1063
-  _globals['_LIMITS']._serialized_end=1195
-  _globals['_SERVERINFO']._serialized_start=1198
-  _globals['_SERVERINFO']._serialized_end=1412
-  _globals['_VERIFIERSERVICE']._serialized_start=2211
-  _globals['_VERIFIERSERVICE']._serialized_end=2493
+  _globals['_VERIFYPACK']._serialized_start=975
+  _globals['_VERIFYPACK']._serialized_end=1027
+  _globals['_VERDICTPACK']._serialized_start=1029
+  _globals['_VERDICTPACK']._serialized_end=1079
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=1081
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=1103
+  _globals['_LLMBACKEND']._serialized_start=1105
+  _globals['_LLMBACKEND']._serialized_end=1166
+  _globals['_LIMITS']._serialized_start=1169
+  _globals['_LIMITS']._serialized_end=1301
+  _globals['_SERVERINFO']._serialized_start=1304
+  _globals['_SERVERINFO']._serialized_end=1518
+  _globals['_VERIFIERSERVICE']._serialized_start=2317
+  _globals['_VERIFIERSERVICE']._serialized_end=2670
 # @@protoc_insertion_point(module_scope)

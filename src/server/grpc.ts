@@ -44,7 +44,7 @@ export class GrpcTransport {
       "grpc.keepalive_time_ms": options.keepaliveMs,
       "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs,
       "grpc.max_connection_idle_ms": options.idleTimeoutMs,
-      interceptors: [authInterceptor(options.auth)],
+      interceptors: [noWritesAfterEnd(), authInterceptor(options.auth)],
       // 0 leaves grpc-js's default: no age limit, no grace limit.
       ...(options.maxConnectionAgeMs && { "grpc.max_connection_age_ms": options.maxConnectionAgeMs }),
       ...(options.maxConnectionAgeGraceMs && {
@@ -226,6 +226,26 @@ function undecodableAsInvalid(server: grpc.Server): Pick<grpc.Server, "addServic
       }
       server.addService(def, impl);
     },
+  };
+}
+
+/**
+ * grpc-js ends a call by itself when a message does not decompress or decode (or comes in an
+ * encoding it lacks): with headers already sent, it ends the HTTP/2 stream and sends its status in
+ * the trailers when the stream asks for them. A handler's write after that (ours, still answering
+ * earlier items, or the reflection library's) errors the stream, the trailers are never sent, and
+ * the call never ends (found by the transport fuzzer). So a write after the stream's end is dropped,
+ * as grpc-js drops one on a cancelled call. This reads the base call's `stream`, a grpc-js internal
+ * (1.14, pinned in package-lock.json); without it the guard does nothing.
+ */
+function noWritesAfterEnd(): grpc.ServerInterceptor {
+  return (_method, call) => {
+    const stream = (call as unknown as { stream?: { writableEnded?: boolean } }).stream;
+    return new grpc.ServerInterceptingCall(call, {
+      sendMessage: (message, next) => {
+        if (!stream?.writableEnded) next(message);
+      },
+    });
   };
 }
 

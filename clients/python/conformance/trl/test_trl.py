@@ -61,7 +61,7 @@ def test_the_readme_call() -> None:
 def test_grpo_trainer_trains_with_the_reward(
     tmp_path, tinyv, tiny_tokenizer: str, conversational: bool
 ) -> None:
-    streams = tinyv.rpcs("VerifyPackedStream")
+    streams = tinyv.rpcs("VerifyStream")
     items = tinyv.counted("tinyv_items_total")
     reward = make_reward_func(ground_truth_column="solution", url=tinyv.target)
     trainer = train(tmp_path, tiny_tokenizer, reward, conversational)
@@ -74,7 +74,7 @@ def test_grpo_trainer_trains_with_the_reward(
             assert f"tinyv/{key}" in entry, entry
         assert entry["tinyv/item_error"] == 0.0
     # One stream per reward call (per generation batch), 4 completions each.
-    assert tinyv.rpcs("VerifyPackedStream") - streams == STEPS
+    assert tinyv.rpcs("VerifyStream") - streams == STEPS
     assert tinyv.counted("tinyv_items_total") - items == STEPS * 4
 
 

@@ -146,12 +146,16 @@ async function readJson(req: Req, maxBytes: number): Promise<unknown> {
   }
 }
 
+/** A service error as Connect reports it; anything else as it is. */
+function asConnect(err: unknown): unknown {
+  return err instanceof ServiceError ? new ConnectError(err.message, err.code) : err;
+}
+
 async function connectErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ServiceError) throw new ConnectError(err.message, err.code);
-    throw err;
+    throw asConnect(err);
   }
 }
 
@@ -159,8 +163,7 @@ async function* connectStreamErrors<T>(stream: AsyncIterable<T>): AsyncGenerator
   try {
     yield* stream;
   } catch (err) {
-    if (err instanceof ServiceError) throw new ConnectError(err.message, err.code);
-    throw err;
+    throw asConnect(err);
   }
 }
 

@@ -357,15 +357,19 @@ class _Lane:
                     if message is not None:
                         break
                     self._cond.wait()
-                if self.packed:
-                    items, size = [message], _size(message)
-                    size = self._fill(items, size)
+                packed = self.packed  # read once: the reader may turn it off meanwhile
+                if packed:
+                    items = [message]
+                    size = self._fill(items, _size(message))
                     # Callers in flight will submit again in a moment (threads one at a time, as
                     # each wakes): a short wait for them makes one pack of what would be many.
                     linger = len(items) < PACK_ITEMS // 8 and self._in_flight > 2 * len(items)
-            if self.packed and linger:
+            if not packed:
+                yield message
+                continue
+            if linger:
                 self._linger(items, size)
-            yield pb.VerifyPack(items=items) if self.packed else message
+            yield pb.VerifyPack(items=items)
 
     def _linger(self, items: List[pb.VerifyRequest], size: int) -> None:
         """Add items as callers submit them, while they keep coming (a pause of LINGER_STEP_S
